@@ -1,0 +1,178 @@
+/**
+ * The errors a child process can end with, other than its target's own typed error.
+ *
+ * One umbrella error, {@link ProcessError}, carries a tagged `reason` that says what
+ * happened. Every reason is a Schema, so a `ProcessError` can itself cross a process
+ * boundary (a child may report the failure of its own child).
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+const TypeId = "~effect-multiprocessing/ProcessError" as const
+
+/**
+ * The child could not be started, or it ended before it was ready to run its target
+ * (its module failed to load, the target was not found in it, or it died on the way).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class SpawnError extends Schema.TaggedError<SpawnError>()("SpawnError", {
+  message: Schema.String,
+  exitCode: Schema.optional(Schema.Int)
+}) {}
+
+/**
+ * The child exited with this code without reporting a result: it called
+ * `Process.exit(n)` or `process.exit(n)`, or it was stopped before its target returned.
+ *
+ * **Python** `exitcode` is `n & 0xFF` for `sys.exit(n)`.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class ExitCodeError extends Schema.TaggedError<ExitCodeError>()("ExitCodeError", {
+  exitCode: Schema.Int
+}) {
+  override get message(): string {
+    return `exited with code ${this.exitCode} without a result`
+  }
+}
+
+/**
+ * The child was ended by a signal (`exitCode` is minus the signal number, as in Python).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class SignalError extends Schema.TaggedError<SignalError>()("SignalError", {
+  signal: Schema.String,
+  exitCode: Schema.Int
+}) {
+  override get message(): string {
+    return `killed by ${this.signal}`
+  }
+}
+
+/**
+ * The child's target died with a defect (a thrown exception, `Effect.die`). The remote
+ * error's name, message and stack are kept.
+ *
+ * **Python** the equivalent of an uncaught exception in `run()`: exit code 1 and a
+ * traceback on the child's stderr.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class UncaughtError extends Schema.TaggedError<UncaughtError>()("UncaughtError", {
+  name: Schema.String,
+  message: Schema.String,
+  stack: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * Which payload failed to cross the process boundary.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Payload = Schema.Literals(["arguments", "success", "error", "message"])
+
+/**
+ * A payload did not match its Schema where it was encoded (before it was sent).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class EncodeError extends Schema.TaggedError<EncodeError>()("EncodeError", {
+  payload: Payload,
+  message: Schema.String
+}) {}
+
+/**
+ * A payload that arrived did not match its Schema (or was not even valid JSON).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  payload: Payload,
+  message: Schema.String
+}) {}
+
+/**
+ * The channel to the child closed while the child was still running, and no result
+ * came through it.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class ConnectionLostError extends Schema.TaggedError<ConnectionLostError>()("ConnectionLostError", {
+  message: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProcessErrorReason =
+  | SpawnError
+  | ExitCodeError
+  | SignalError
+  | UncaughtError
+  | EncodeError
+  | DecodeError
+  | ConnectionLostError
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProcessErrorReason = Schema.Union([
+  SpawnError,
+  ExitCodeError,
+  SignalError,
+  UncaughtError,
+  EncodeError,
+  DecodeError,
+  ConnectionLostError
+])
+
+/**
+ * A child process ended without producing its target's success or typed error.
+ * `process` and `pid` say which child; `reason` says what happened.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "effect-multiprocessing"
+ *
+ * declare const p: Process.Process<number, never>
+ * const handled = Process.result(p).pipe(
+ *   Effect.catchReason("ProcessError", "SignalError", (reason) => Effect.succeed(reason.exitCode))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProcessError extends Schema.TaggedError<ProcessError>()("ProcessError", {
+  process: Schema.String,
+  pid: Schema.optional(Schema.Int),
+  reason: ProcessErrorReason
+}) {
+  readonly [TypeId]: typeof TypeId = TypeId
+
+  override get message(): string {
+    const pid = this.pid === undefined ? "" : ` (pid ${this.pid})`
+    return `process ${this.process}${pid}: ${this.reason.message}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isProcessError = (u: unknown): u is ProcessError => Predicate.hasProperty(u, TypeId)

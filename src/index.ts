@@ -1,0 +1,16 @@
+/**
+ * @since 0.1.0
+ */
+export * as Process from "./Process.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ProcessError from "./ProcessError.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ProcessLogger from "./ProcessLogger.ts"
+/**
+ * @since 0.1.0
+ */
+export * as Target from "./Target.ts"

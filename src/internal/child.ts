@@ -1,0 +1,163 @@
+/**
+ * The child's side: read `Start`, import the target's module, decode the arguments,
+ * run the target with logs forwarded to the parent, report the result, and exit with
+ * Python's exit status (0, 1 for an error, n for `Process.exit(n)`, death by the
+ * signal that stopped it).
+ */
+import * as Net from "node:net"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
+import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
+import type * as Target from "../Target.ts"
+import * as Channel from "./channel.ts"
+import * as Current from "./current.ts"
+import * as ForwardLogger from "./forwardLogger.ts"
+import { LifecycleLogs } from "./lifecycle.ts"
+import { errorMessage, uncaught } from "./process.ts"
+import * as Protocol from "./protocol.ts"
+import * as RunMain from "./runMain.ts"
+import * as internalTarget from "./target.ts"
+
+/** How long the last messages may take to reach a parent before we exit anyway. */
+const flushTimeout = 2000
+
+export const main = (): void => {
+  let started = false
+  let running: RunMain.Running | undefined
+  let name = "child"
+  const channel = Channel.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
+    onMessage(message) {
+      if (started) return
+      started = true
+      const start = Protocol.decodeParentMessage(message)
+      if (start._tag === "Failure") {
+        process.stderr.write(`effect-multiprocessing: bad start message from the parent: ${start.failure.message}\n`)
+        return exit(1)
+      }
+      name = start.success.name
+      void run(start.success)
+    },
+    onMalformed(line) {
+      process.stderr.write(`effect-multiprocessing: malformed message from the parent: ${line}\n`)
+    },
+    onClose() {
+      // The parent is gone (or closed our channel): nobody is left to report to.
+      if (running !== undefined) running.stop("parent-gone")
+      else process.exit(1)
+    }
+  })
+
+  const send = (message: Protocol.ChildMessage) => channel.write(Protocol.encodeChildMessage(message))
+
+  let exiting = false
+  const exit = (code: number) => {
+    if (exiting) return
+    exiting = true
+    setTimeout(() => process.exit(code), flushTimeout).unref()
+    channel.end(() => process.exit(code))
+  }
+
+  const fail = (reason: ProcessErrorReason, printed: string) => {
+    process.stderr.write(`Process ${name}:\n${printed}\n`)
+    send({ _tag: "Failed", reason })
+    exit(1)
+  }
+
+  // An error thrown outside any Effect (a raw timer callback, say) still reaches the
+  // parent as a typed UncaughtError with its stack, as Python reports a crash in run().
+  const onUncaught = (error: unknown) => {
+    if (exiting) return
+    fail(uncaught(error), error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error))
+  }
+  process.on("uncaughtException", onUncaught)
+  process.on("unhandledRejection", onUncaught)
+
+  const run = async (start: Protocol.Start) => {
+    Current.setChild({
+      name: start.name,
+      identity: start.identity,
+      daemon: start.daemon,
+      parent: { name: start.parentName, pid: start.parentPid }
+    })
+    try {
+      await import(start.module)
+    } catch (error) {
+      const stack = error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error)
+      return fail(new SpawnError({ message: `cannot import ${start.module}: ${errorMessage(error)}` }), stack)
+    }
+    const target = internalTarget.lookup(start.module, start.target)
+    if (target === undefined) {
+      const message = `${start.module} defines no target named '${start.target}'`
+      return fail(new SpawnError({ message }), message)
+    }
+    const codecs = internalTarget.codecs(target)
+    const args = codecs.decodeArgs(start.args)
+    if (Exit.isFailure(args)) {
+      const message = errorMessage(Cause.squash(args.cause))
+      return fail(new DecodeError({ payload: "arguments", message }), message)
+    }
+    send({ _tag: "Ready" })
+    running = RunMain.launch(program(target, args.value, start, channel), (exit, stoppedBy) => {
+      process.off("uncaughtException", onUncaught)
+      process.off("unhandledRejection", onUncaught)
+      finish(target, exit, stoppedBy)
+    })
+  }
+
+  const finish = (target: Target.Any, result: Exit.Exit<unknown, unknown>, stoppedBy: RunMain.StopReason | undefined) => {
+    const code = exitCodeOf(result, stoppedBy)
+    const requested = Exit.isFailure(result) ? RunMain.exitRequestCode(result.cause) : undefined
+    if (Exit.isFailure(result) && !Cause.hasInterruptsOnly(result.cause) && requested === undefined) {
+      process.stderr.write(`Process ${name}:\n${Cause.pretty(result.cause)}\n`)
+    }
+    if (stoppedBy === undefined || stoppedBy === "parent-gone") {
+      if (requested !== undefined) {
+        send({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) })
+      } else {
+        const encoded = internalTarget.codecs(target).encodeExit(result)
+        if (Exit.isSuccess(encoded)) send({ _tag: "Result", exit: encoded.value })
+        else {
+          const payload = Exit.isSuccess(result) ? "success" : "error"
+          const message = errorMessage(Cause.squash(encoded.cause))
+          send({ _tag: "Failed", reason: new EncodeError({ payload, message }) })
+        }
+      }
+    }
+    lifecycle(`process exiting with exitcode ${stoppedBy === undefined || stoppedBy === "parent-gone" ? code : -15}`)
+    if (stoppedBy !== undefined && stoppedBy !== "parent-gone") {
+      // Report death by the signal itself once the last messages are out.
+      channel.end(() => RunMain.dieBySignal(stoppedBy))
+      setTimeout(() => RunMain.dieBySignal(stoppedBy), flushTimeout).unref()
+      return
+    }
+    exit(code)
+  }
+
+  let lifecycleEnabled = false
+  const lifecycle = (message: string) => {
+    if (!lifecycleEnabled) return
+    send({ _tag: "Log", level: "Info", message: [message], annotations: {}, spans: [] })
+  }
+
+  const program = (target: Target.Any, args: unknown, start: Protocol.Start, channel: Channel.Channel) => {
+    lifecycleEnabled = start.lifecycleLogs
+    return Effect.gen(function*() {
+      lifecycle(`child process calling ${target.name}()`)
+      return yield* target.run(args).pipe(Effect.onExit(() => Effect.sync(() => lifecycle("process shutting down"))))
+    }).pipe(
+      Effect.scoped,
+      Effect.provideService(Logger.CurrentLoggers, new Set([ForwardLogger.make(channel)])),
+      Effect.provideService(References.MinimumLogLevel, start.logLevel),
+      Effect.provideService(LifecycleLogs, start.lifecycleLogs)
+    )
+  }
+}
+
+const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, stoppedBy: RunMain.StopReason | undefined): number => {
+  if (Exit.isSuccess(exit)) return 0
+  if (stoppedBy !== undefined) return 1
+  return RunMain.exitRequestCode(exit.cause) ?? 1
+}

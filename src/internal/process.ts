@@ -1,0 +1,467 @@
+/**
+ * Parent side of a child process: spawning, the channel reader, exit bookkeeping,
+ * signals and the scope rules (join non-daemons, terminate daemons and interrupted).
+ */
+import * as ChildProcess from "node:child_process"
+import type * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Queue from "effect/Queue"
+import * as References from "effect/References"
+import type * as Scope from "effect/Scope"
+import type * as Process from "../Process.ts"
+import {
+  ConnectionLostError,
+  DecodeError,
+  EncodeError,
+  ExitCodeError,
+  ProcessError,
+  type ProcessErrorReason,
+  SignalError,
+  SpawnError,
+  UncaughtError
+} from "../ProcessError.ts"
+import type * as Target from "../Target.ts"
+import * as Channel from "./channel.ts"
+import * as Current from "./current.ts"
+import { LifecycleLogs } from "./lifecycle.ts"
+import * as Protocol from "./protocol.ts"
+import * as internalTarget from "./target.ts"
+import * as Watchdog from "./watchdog.ts"
+
+export const TypeId: Process.TypeId = "~effect-multiprocessing/Process"
+
+const variance: Process.Variance<never, never> = { _A: (_) => _, _E: (_) => _ }
+
+export const isProcess = (u: unknown): u is Process.Process<unknown, unknown> => Predicate.hasProperty(u, TypeId)
+
+/** The child entry point, next to this file: `.ts` from source, `.js` once built. */
+const bootstrapPath = fileURLToPath(new URL(`./childMain${Path.extname(import.meta.url)}`, import.meta.url))
+
+const defaultGracePeriod = Duration.seconds(5)
+
+/** How long after the child's exit we still wait for its channel to close. */
+const channelCloseGrace = 1000
+
+const signalNumber = (signal: NodeJS.Signals): number => Os.constants.signals[signal] ?? 0
+const signalName = (exitCode: number): string | undefined =>
+  Object.entries(Os.constants.signals).find(([, n]) => n === -exitCode)?.[0]
+
+/** Debugger flags would make the child try to bind the parent's inspector port. */
+const isDebuggerFlag = (flag: string) => /^--(inspect|debug)(-brk|-port|-wait|-publish-uid)?(=|$)/.test(flag)
+
+export const defaultExecArgv = (): ReadonlyArray<string> => process.execArgv.filter((flag) => !isDebuggerFlag(flag))
+
+interface Outcome {
+  readonly resultJson?: unknown
+  readonly failure?: ProcessErrorReason
+}
+
+export class ProcessImpl<A, E> implements Process.Process<A, E> {
+  readonly [TypeId]: Process.Variance<A, E> = variance
+  readonly name: string
+  readonly daemon: boolean
+  readonly target: Target.Any
+  readonly parentPid: number = process.pid
+  readonly identity: ReadonlyArray<number>
+  readonly options: Process.Options<unknown>
+  status: "initial" | "started" | "stopped" = "initial"
+  pid: number | undefined = undefined
+  exitCodeValue: number | undefined = undefined
+  /** We sent a signal, so an end by signal is what was asked for, not a crash. */
+  signalled = false
+  ready = false
+  child: ChildProcess.ChildProcess | undefined = undefined
+  escalation: ReturnType<typeof setTimeout> | undefined = undefined
+  readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
+  readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
+  readonly outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
+
+  constructor(target: Target.Any, options: Process.Options<unknown>) {
+    this.target = target
+    this.options = options
+    this.identity = Current.nextIdentity()
+    this.name = options.name ?? `${target.kind}-${this.identity.join(":")}`
+    this.daemon = options.daemon ?? false
+  }
+
+  get gracePeriod(): Duration.Duration {
+    return this.options.gracePeriod === undefined ? defaultGracePeriod : Duration.fromInputUnsafe(this.options.gracePeriod)
+  }
+
+  get isAliveUnsafe(): boolean {
+    return this.status === "started"
+  }
+
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+
+  toString(): string {
+    const info = [this.target.kind, `name='${this.name}'`]
+    if (this.pid !== undefined) info.push(`pid=${this.pid}`)
+    info.push(`parent=${this.parentPid}`, this.status)
+    if (this.exitCodeValue !== undefined) {
+      const name = this.exitCodeValue < 0 ? signalName(this.exitCodeValue) : undefined
+      info.push(`exitcode=${name === undefined ? this.exitCodeValue : `-${name}`}`)
+    }
+    if (this.daemon) info.push("daemon")
+    return `<${info.join(" ")}>`
+  }
+
+  toJSON(): unknown {
+    return { _id: "Process", name: this.name, pid: this.pid, status: this.status, exitCode: this.exitCodeValue }
+  }
+
+  [NodeInspectSymbol](): string {
+    return this.toString()
+  }
+
+  error(reason: ProcessErrorReason): ProcessError {
+    return new ProcessError({ process: this.name, pid: this.pid, reason })
+  }
+
+  signal(signal: NodeJS.Signals, group = false): void {
+    if (this.pid === undefined || this.status !== "started") return
+    this.signalled = true
+    try {
+      // A top-level child leads its own process group: SIGKILL to the group takes its
+      // whole subtree, grandchildren included.
+      process.kill(group && !Current.isChild() ? -this.pid : this.pid, signal)
+    } catch {
+      // ESRCH: it is already gone; its exit event is on the way.
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// construction and start
+
+export const make = <A, E>(target: Target.Target<any, A, E>, options?: Process.Options<unknown>) =>
+  Effect.sync((): Process.Process<A, E> => new ProcessImpl<A, E>(target, options ?? {}))
+
+/** Processes started in each scope: a closing scope signals its daemons first, as Python does at exit. */
+const byScope = new WeakMap<Scope.Scope, Set<ProcessImpl<any, any>>>()
+
+export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, E>) {
+  const impl = self as ProcessImpl<A, E>
+  if (impl.status !== "initial") {
+    return yield* Effect.die(new Error(`cannot start a process twice: ${impl}`))
+  }
+  const args = internalTarget.codecs(impl.target).encodeArgs(impl.options.args)
+  if (Exit.isFailure(args)) {
+    return yield* Effect.fail(
+      impl.error(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
+    )
+  }
+  const scope = yield* Effect.scope
+  const start = Protocol.encodeParentMessage({
+    _tag: "Start",
+    module: impl.target.module,
+    target: impl.target.name,
+    name: impl.name,
+    identity: impl.identity,
+    daemon: impl.daemon,
+    args: args.value,
+    parentName: Current.info().name,
+    parentPid: process.pid,
+    logLevel: yield* References.MinimumLogLevel,
+    lifecycleLogs: yield* LifecycleLogs
+  })
+  const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
+  yield* Effect.uninterruptible(spawnChild(impl, inbox, start))
+  // The reader is forked before the release is added, so at scope close the release
+  // (which waits for the reader to finish) runs first and the reader is not cut short.
+  yield* Effect.forkIn(readChannel(impl, inbox), scope)
+  let siblings = byScope.get(scope)
+  if (siblings === undefined) byScope.set(scope, siblings = new Set())
+  siblings.add(impl)
+  yield* Effect.addFinalizer((exit) => release(impl, siblings, exit))
+})
+
+const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, start: unknown) =>
+  Effect.callback<void, ProcessError>((resume) => {
+    const options = self.options
+    let child: ChildProcess.ChildProcess
+    try {
+      child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {
+        cwd: options.cwd,
+        env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+        // stdin is closed in the child, as in Python; stdout and stderr are shared.
+        stdio: ["ignore", "inherit", "inherit", "pipe"],
+        detached: !Current.isChild()
+      })
+    } catch (error) {
+      self.status = "stopped"
+      return resume(Effect.fail(self.error(new SpawnError({ message: errorMessage(error) }))))
+    }
+    self.child = child
+    self.pid = child.pid
+    self.status = "started"
+    const channel = Channel.make(child.stdio[3] as Net.Socket, {
+      onMessage: (message) => Queue.offerUnsafe(inbox, message),
+      onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),
+      onClose: () => Queue.endUnsafe(inbox)
+    })
+    channel.write(start)
+    if (self.pid !== undefined) {
+      Watchdog.register(self.pid)
+      Current.children.add(self)
+    }
+    child.on("exit", (code, signal) => {
+      self.exitCodeValue = signal === null ? (code ?? 0) : -signalNumber(signal)
+      self.status = "stopped"
+      clearTimeout(self.escalation)
+      if (self.pid !== undefined) Watchdog.unregister(self.pid)
+      Current.children.delete(self)
+      Deferred.doneUnsafe(self.exited, Exit.succeed(self.exitCodeValue))
+      // The channel closes with the child; a grandchild that inherited it must not keep us waiting.
+      setTimeout(() => channel.destroy(), channelCloseGrace).unref()
+    })
+    child.once("spawn", () => resume(Effect.void))
+    child.once("error", (error) => {
+      // Only a failure to spawn matters here; a failed kill() is reported by its ESRCH.
+      if (self.exitCodeValue !== undefined || child.pid !== undefined) return
+      self.status = "stopped"
+      channel.destroy()
+      const spawnError = self.error(new SpawnError({ message: errorMessage(error) }))
+      Deferred.doneUnsafe(self.readyLatch, Exit.fail(spawnError))
+      Deferred.doneUnsafe(self.outcome, Exit.fail(spawnError))
+      resume(Effect.fail(spawnError))
+    })
+  })
+
+class Malformed {
+  readonly line: string
+  readonly cause: unknown
+  constructor(line: string, cause: unknown) {
+    this.line = line
+    this.cause = cause
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the channel reader: logs, readiness, and the outcome once the channel ends
+
+const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>) =>
+  Effect.gen(function*() {
+    let outcome: Outcome = {}
+    let protocolError: DecodeError | undefined
+    const reportMalformed = (message: string) => {
+      protocolError ??= new DecodeError({ payload: "message", message })
+      return Effect.logWarning(`malformed message from process ${self.name}: ${message}`)
+    }
+    while (true) {
+      const batch = yield* Queue.takeAll(inbox).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
+      if (batch === undefined) break
+      for (const raw of batch) {
+        if (raw instanceof Malformed) {
+          yield* reportMalformed(`not JSON: ${raw.line}`)
+          continue
+        }
+        const decoded = Protocol.decodeChildMessage(raw)
+        if (decoded._tag === "Failure") {
+          yield* reportMalformed(decoded.failure.message)
+          continue
+        }
+        const message = decoded.success
+        switch (message._tag) {
+          case "Ready": {
+            self.ready = true
+            Deferred.doneUnsafe(self.readyLatch, Exit.void)
+            break
+          }
+          case "Log": {
+            yield* relog(self, message)
+            break
+          }
+          case "Result": {
+            outcome = { resultJson: message.exit }
+            break
+          }
+          case "Failed": {
+            outcome = { failure: message.reason }
+            break
+          }
+        }
+      }
+    }
+    const exited = outcome.resultJson !== undefined || outcome.failure !== undefined
+      ? yield* Deferred.await(self.exited).pipe(Effect.as(true))
+      : yield* Deferred.await(self.exited).pipe(
+        Effect.timeoutOption(channelCloseGrace),
+        Effect.map(Option.isSome)
+      )
+    const result = settle(self, outcome, exited, protocolError)
+    if (Exit.isFailure(result)) {
+      const error = Cause.squash(result.cause)
+      if (error instanceof ProcessError) Deferred.doneUnsafe(self.readyLatch, Exit.fail(error))
+    }
+    Deferred.doneUnsafe(self.readyLatch, Exit.void)
+    Deferred.doneUnsafe(self.outcome, result)
+  })
+
+const relog = <A, E>(self: ProcessImpl<A, E>, log: Protocol.Log) =>
+  Effect.logWithLevel(log.level)(...log.message, ...(log.cause === undefined ? [] : [log.cause])).pipe(
+    // A grandchild's own name, forwarded through its parent, wins over ours.
+    Effect.annotateLogs({ processName: self.name, pid: self.pid, ...log.annotations }),
+    Effect.provideService(References.CurrentLogSpans, log.spans)
+  )
+
+/** What `result` gives, from what came over the channel and how the child ended. */
+const settle = <A, E>(
+  self: ProcessImpl<A, E>,
+  outcome: Outcome,
+  exited: boolean,
+  protocolError: DecodeError | undefined
+): Exit.Exit<A, E | ProcessError> => {
+  if (outcome.resultJson !== undefined) {
+    const decoded = internalTarget.codecs(self.target).decodeExit(outcome.resultJson)
+    if (Exit.isFailure(decoded)) {
+      const payload = Predicate.hasProperty(outcome.resultJson, "_tag") && outcome.resultJson._tag === "Success"
+        ? "success"
+        : "error"
+      return Exit.fail(self.error(new DecodeError({ payload, message: errorMessage(Cause.squash(decoded.cause)) })))
+    }
+    const exit = decoded.value as Exit.Exit<A, E>
+    // Success, or the target's own typed error: exactly what the target produced.
+    if (Exit.isSuccess(exit) || Cause.hasFails(exit.cause)) return exit
+    if (Cause.hasDies(exit.cause)) return Exit.fail(self.error(uncaught(Cause.squash(exit.cause))))
+    // An interruption says nothing the exit status does not: fall through to it.
+  }
+  if (outcome.failure !== undefined) return Exit.fail(self.error(outcome.failure))
+  if (!exited) {
+    return Exit.fail(self.error(
+      new ConnectionLostError({ message: "the channel to the child closed while the child kept running" })
+    ))
+  }
+  if (protocolError !== undefined) return Exit.fail(self.error(protocolError))
+  const exitCode = self.exitCodeValue ?? 0
+  if (!self.ready && !self.signalled) {
+    return Exit.fail(self.error(
+      new SpawnError({ message: `the child exited with code ${exitCode} before it was ready`, exitCode })
+    ))
+  }
+  if (exitCode < 0) {
+    return Exit.fail(self.error(new SignalError({ signal: signalName(exitCode) ?? `signal ${-exitCode}`, exitCode })))
+  }
+  return Exit.fail(self.error(new ExitCodeError({ exitCode })))
+}
+
+export const uncaught = (defect: unknown): UncaughtError =>
+  defect instanceof Error
+    ? new UncaughtError({ name: defect.name, message: defect.message, stack: defect.stack })
+    : new UncaughtError({ name: "Error", message: errorMessage(defect) })
+
+export const errorMessage = (u: unknown): string =>
+  u instanceof Error ? u.message : typeof u === "string" ? u : String(u)
+
+// ---------------------------------------------------------------------------
+// signals and waiting
+
+const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> =>
+  self.status === "initial"
+    ? Effect.die(new Error(`can only join a started process: ${self}`))
+    : Deferred.await(self.exited)
+
+/** SIGTERM now, SIGKILL (to the process group) if the child still runs after the grace period. */
+export const terminate = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const impl = self as ProcessImpl<A, E>
+    if (impl.status !== "started") return
+    impl.signal("SIGTERM")
+    if (impl.escalation === undefined) {
+      impl.escalation = setTimeout(() => impl.signal("SIGKILL", true), Duration.toMillis(impl.gracePeriod))
+      impl.escalation.unref()
+    }
+  })
+
+export const kill = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
+  Effect.sync(() => (self as ProcessImpl<A, E>).signal("SIGKILL", true))
+
+/** Terminates and waits for the end, escalating to SIGKILL after the grace period. */
+const terminateAndWait = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (self.status !== "started") return yield* Deferred.await(self.exited)
+    self.signal("SIGTERM")
+    const done = yield* Deferred.await(self.exited).pipe(Effect.timeoutOption(self.gracePeriod))
+    if (Option.isNone(done)) {
+      self.signal("SIGKILL", true)
+      yield* Deferred.await(self.exited)
+    }
+  })
+
+export const join: {
+  (options: { readonly timeout: Duration.Input }): <A, E>(self: Process.Process<A, E>) => Effect.Effect<Option.Option<number>>
+  <A, E>(self: Process.Process<A, E>, options: { readonly timeout: Duration.Input }): Effect.Effect<Option.Option<number>>
+  <A, E>(self: Process.Process<A, E>): Effect.Effect<number>
+} = dual(
+  (args) => isProcess(args[0]),
+  <A, E>(self: Process.Process<A, E>, options?: { readonly timeout: Duration.Input }): Effect.Effect<any> =>
+    options === undefined
+      ? awaitExit(self as ProcessImpl<A, E>)
+      : Effect.timeoutOption(awaitExit(self as ProcessImpl<A, E>), options.timeout)
+)
+
+export const isAlive = <A, E>(self: Process.Process<A, E>): Effect.Effect<boolean> =>
+  Effect.sync(() => (self as ProcessImpl<A, E>).isAliveUnsafe)
+
+export const exitCode = <A, E>(self: Process.Process<A, E>): Effect.Effect<Option.Option<number>> =>
+  Effect.sync(() => Option.fromUndefinedOr((self as ProcessImpl<A, E>).exitCodeValue))
+
+export const result = <A, E>(self: Process.Process<A, E>): Effect.Effect<A, E | ProcessError> => {
+  const impl = self as ProcessImpl<A, E>
+  return impl.status === "initial"
+    ? Effect.die(new Error(`can only await a started process: ${impl}`))
+    : Deferred.await(impl.outcome)
+}
+
+export const ready = <A, E>(self: Process.Process<A, E>): Effect.Effect<void, ProcessError> => {
+  const impl = self as ProcessImpl<A, E>
+  return impl.status === "initial"
+    ? Effect.die(new Error(`can only await a started process: ${impl}`))
+    : Deferred.await(impl.readyLatch)
+}
+
+// ---------------------------------------------------------------------------
+// the scope rules
+
+const release = <A, E>(
+  self: ProcessImpl<A, E>,
+  siblings: Set<ProcessImpl<any, any>>,
+  exit: Exit.Exit<unknown, unknown>
+) =>
+  Effect.gen(function*() {
+    siblings.delete(self)
+    // Python terminates daemons before it joins anything at exit: signal them now, so
+    // none keeps running while we wait on a non-daemon sibling.
+    for (const sibling of siblings) {
+      if (sibling.daemon && !sibling.signalled) sibling.signal("SIGTERM")
+    }
+    const lifecycle = yield* LifecycleLogs
+    if (self.status === "started") {
+      if (self.daemon || Exit.hasInterrupts(exit)) {
+        if (lifecycle) yield* Effect.logInfo(`calling terminate() for ${self.daemon ? "daemon" : "process"} ${self.name}`)
+        yield* terminateAndWait(self)
+      } else {
+        if (lifecycle) yield* Effect.logInfo(`calling join() for process ${self.name}`)
+        yield* Effect.raceFirst(
+          Deferred.await(self.exited),
+          Deferred.await(Current.shutdownRequested).pipe(Effect.andThen(terminateAndWait(self)))
+        )
+      }
+    }
+    // Let the reader re-emit the child's last logs before the scope moves on.
+    yield* Deferred.await(self.outcome).pipe(Effect.exit)
+  })

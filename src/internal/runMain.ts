@@ -1,0 +1,80 @@
+/**
+ * Runs an effect as the program of this process: SIGINT/SIGTERM interrupt it (so
+ * finalizers run), a second signal ends the process at once, and the caller decides
+ * the exit status from the effect's exit and the signal that stopped it, if any.
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
+import * as Current from "./current.ts"
+import { LifecycleLogs } from "./lifecycle.ts"
+
+export type StopReason = NodeJS.Signals | "parent-gone"
+
+export interface Running {
+  /** Interrupts the program as a signal would, recording why. */
+  readonly stop: (reason: StopReason) => void
+}
+
+const signals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM"]
+
+/** Ends this process by `signal`, so that its parent sees death by that signal (Python's `-N`). */
+export const dieBySignal = (signal: NodeJS.Signals): void => {
+  process.removeAllListeners(signal)
+  process.kill(process.pid, signal)
+}
+
+export const launch = <A, E>(
+  effect: Effect.Effect<A, E>,
+  onExit: (exit: Exit.Exit<A, E>, stoppedBy: StopReason | undefined) => void
+): Running => {
+  let stoppedBy: StopReason | undefined
+  const fiber = Effect.runFork(effect)
+  // The fiber may wait on nothing Node counts as pending (a Deferred): keep the loop up.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  const stop = (reason: StopReason) => {
+    if (stoppedBy !== undefined) {
+      if (reason !== "parent-gone") dieBySignal(reason)
+      return
+    }
+    stoppedBy = reason
+    Deferred.doneUnsafe(Current.shutdownRequested, Exit.void)
+    fiber.interruptUnsafe(fiber.id)
+  }
+  const onSignal = (signal: NodeJS.Signals) => stop(signal)
+  for (const signal of signals) process.on(signal, onSignal)
+  fiber.addObserver((exit) => {
+    clearInterval(keepAlive)
+    for (const signal of signals) process.off(signal, onSignal)
+    onExit(exit, stoppedBy)
+  })
+  return { stop }
+}
+
+/** The code of a `Process.exit(code)` request found in a cause, if any. */
+export const exitRequestCode = <E>(cause: Cause.Cause<E>): number | undefined => {
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Die" && reason.defect instanceof Current.ExitRequest) return reason.defect.code & 0xff
+  }
+  return undefined
+}
+
+/** `Process.runMain`: the main program with Python's exit rules. */
+export const runMain = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): void => {
+  const program = Effect.gen(function*() {
+    const lifecycle = yield* LifecycleLogs
+    return yield* effect.pipe(
+      Effect.onExit(() => lifecycle ? Effect.logInfo("process shutting down") : Effect.void)
+    )
+  }).pipe(Effect.scoped)
+  launch(program, (exit, stoppedBy) => {
+    if (stoppedBy !== undefined && stoppedBy !== "parent-gone") return dieBySignal(stoppedBy)
+    if (Exit.isSuccess(exit)) return
+    const requested = exitRequestCode(exit.cause)
+    if (requested !== undefined) return process.exit(requested)
+    if (!Cause.hasInterruptsOnly(exit.cause)) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+    process.exit(Cause.hasInterruptsOnly(exit.cause) ? 130 : 1)
+  })
+}

@@ -1,0 +1,71 @@
+import { pathToFileURL } from "node:url"
+import type * as Exit from "effect/Exit"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as Target from "../Target.ts"
+
+export const TypeId: Target.TypeId = "~effect-multiprocessing/Target"
+
+export const isTarget = (u: unknown): u is Target.Any => Predicate.hasProperty(u, TypeId)
+
+/** Targets defined in this process, by `module#name`: how a child finds what to run. */
+const registry = new Map<string, Target.Any>()
+
+const keyOf = (module: string, name: string) => `${module}#${name}`
+
+export const lookup = (module: string, name: string): Target.Any | undefined => registry.get(keyOf(module, name))
+
+const toModuleUrl = (module: string | URL): string =>
+  typeof module !== "string" ? module.href : module.startsWith("file:") ? module : pathToFileURL(module).href
+
+export const make = (name: string, options: {
+  readonly module: string | URL
+  readonly args?: Target.Codec<any> | undefined
+  readonly success?: Target.Codec<any> | undefined
+  readonly error?: Target.Codec<any> | undefined
+  readonly kind?: boolean | undefined
+  readonly run: (args: any) => any
+}): Target.Any => {
+  const target: Target.Any = {
+    [TypeId]: TypeId,
+    name,
+    module: toModuleUrl(options.module),
+    kind: options.kind === true ? name : "Process",
+    args: options.args ?? Schema.Void,
+    success: options.success ?? Schema.Void,
+    error: options.error ?? Schema.Never,
+    run: options.run,
+    pipe() {
+      return pipeArguments(this, arguments)
+    }
+  }
+  registry.set(keyOf(target.module, name), target)
+  return target
+}
+
+/** The JSON codecs of a target, built once per target. */
+export interface Codecs {
+  readonly encodeArgs: (args: unknown) => Exit.Exit<Schema.Json, Schema.SchemaError>
+  readonly decodeArgs: (json: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+  readonly encodeExit: (exit: Exit.Exit<unknown, unknown>) => Exit.Exit<Schema.Json, Schema.SchemaError>
+  readonly decodeExit: (json: unknown) => Exit.Exit<Exit.Exit<unknown, unknown>, Schema.SchemaError>
+}
+
+const codecsCache = new WeakMap<Target.Any, Codecs>()
+
+export const codecs = (target: Target.Any): Codecs => {
+  let cached = codecsCache.get(target)
+  if (cached === undefined) {
+    const args = Schema.toCodecJson(target.args)
+    const exit = Schema.toCodecJson(Schema.Exit(target.success, target.error, Schema.Defect({ includeStack: true })))
+    cached = {
+      encodeArgs: Schema.encodeUnknownExit(args) as Codecs["encodeArgs"],
+      decodeArgs: Schema.decodeUnknownExit(args),
+      encodeExit: Schema.encodeUnknownExit(exit) as Codecs["encodeExit"],
+      decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"]
+    }
+    codecsCache.set(target, cached)
+  }
+  return cached
+}
