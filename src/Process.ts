@@ -184,7 +184,7 @@ export const run = <Args, A, E>(
   target: Target.Target<Args, A, E>,
   ...[options]: OptionsFor<Args>
 ): Effect.Effect<A, E | ProcessError> =>
-  Effect.scoped(Effect.flatMap(internal.make(target, options), (p) => Effect.andThen(internal.start(p), internal.result(p))))
+  Effect.scoped(Effect.flatMap(internal.make(target, options), (p) => Effect.andThen(internal.start(p), () => internal.result(p))))
 
 /**
  * Waits for the process to end and returns its exit code. With a `timeout`, returns

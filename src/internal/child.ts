@@ -99,8 +99,12 @@ export const main = (): void => {
       const message = errorMessage(Cause.squash(args.cause))
       return fail(new DecodeError({ payload: "arguments", message }), message)
     }
-    send({ _tag: "Ready" })
-    running = RunMain.launch(program(target, args.value, start, channel), (exit, stoppedBy) => {
+    const announce = Effect.sync(() => {
+      send({ _tag: "Ready" })
+      // Out before the target runs: a target that spins or exits at once must not hide it.
+      channel.flush()
+    })
+    running = RunMain.launch(Effect.andThen(announce, program(target, args.value, start, channel)), (exit, stoppedBy) => {
       process.off("uncaughtException", onUncaught)
       process.off("unhandledRejection", onUncaught)
       finish(target, exit, stoppedBy)

@@ -370,10 +370,19 @@ export const errorMessage = (u: unknown): string =>
 // ---------------------------------------------------------------------------
 // signals and waiting
 
-const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> =>
-  self.status === "initial"
-    ? Effect.die(new Error(`can only join a started process: ${self}`))
-    : Deferred.await(self.exited)
+/** Waits on one of the handle's latches; using a handle that was never started is a defect, as in Python. */
+const whenStarted = <A, E, X, Y>(
+  self: ProcessImpl<A, E>,
+  verb: string,
+  latch: (self: ProcessImpl<A, E>) => Deferred.Deferred<X, Y>
+): Effect.Effect<X, Y> =>
+  Effect.suspend(() =>
+    self.status === "initial"
+      ? Effect.die(new Error(`can only ${verb} a started process: ${self}`))
+      : Deferred.await(latch(self))
+  )
+
+const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> => whenStarted(self, "join", (p) => p.exited)
 
 /** SIGTERM now, SIGKILL (to the process group) if the child still runs after the grace period. */
 export const terminate = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
@@ -420,19 +429,11 @@ export const isAlive = <A, E>(self: Process.Process<A, E>): Effect.Effect<boolea
 export const exitCode = <A, E>(self: Process.Process<A, E>): Effect.Effect<Option.Option<number>> =>
   Effect.sync(() => Option.fromUndefinedOr((self as ProcessImpl<A, E>).exitCodeValue))
 
-export const result = <A, E>(self: Process.Process<A, E>): Effect.Effect<A, E | ProcessError> => {
-  const impl = self as ProcessImpl<A, E>
-  return impl.status === "initial"
-    ? Effect.die(new Error(`can only await a started process: ${impl}`))
-    : Deferred.await(impl.outcome)
-}
+export const result = <A, E>(self: Process.Process<A, E>): Effect.Effect<A, E | ProcessError> =>
+  whenStarted(self as ProcessImpl<A, E>, "await", (p) => p.outcome)
 
-export const ready = <A, E>(self: Process.Process<A, E>): Effect.Effect<void, ProcessError> => {
-  const impl = self as ProcessImpl<A, E>
-  return impl.status === "initial"
-    ? Effect.die(new Error(`can only await a started process: ${impl}`))
-    : Deferred.await(impl.readyLatch)
-}
+export const ready = <A, E>(self: Process.Process<A, E>): Effect.Effect<void, ProcessError> =>
+  whenStarted(self as ProcessImpl<A, E>, "await", (p) => p.readyLatch)
 
 // ---------------------------------------------------------------------------
 // the scope rules

@@ -7,6 +7,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Current from "./current.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
@@ -31,9 +32,7 @@ export const launch = <A, E>(
   onExit: (exit: Exit.Exit<A, E>, stoppedBy: StopReason | undefined) => void
 ): Running => {
   let stoppedBy: StopReason | undefined
-  const fiber = Effect.runFork(effect)
-  // The fiber may wait on nothing Node counts as pending (a Deferred): keep the loop up.
-  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  let fiber: Fiber.Fiber<A, E> | undefined
   const stop = (reason: StopReason) => {
     if (stoppedBy !== undefined) {
       if (reason !== "parent-gone") dieBySignal(reason)
@@ -41,15 +40,21 @@ export const launch = <A, E>(
     }
     stoppedBy = reason
     Deferred.doneUnsafe(Current.shutdownRequested, Exit.void)
-    fiber.interruptUnsafe(fiber.id)
+    fiber?.interruptUnsafe(fiber.id)
   }
   const onSignal = (signal: NodeJS.Signals) => stop(signal)
+  // Handlers first: the program may announce itself (a child's Ready) in its first step,
+  // and a signal sent right after that must find them in place.
   for (const signal of signals) process.on(signal, onSignal)
+  // The fiber may wait on nothing Node counts as pending (a Deferred): keep the loop up.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  fiber = Effect.runFork(effect)
   fiber.addObserver((exit) => {
     clearInterval(keepAlive)
     for (const signal of signals) process.off(signal, onSignal)
     onExit(exit, stoppedBy)
   })
+  if (stoppedBy !== undefined) fiber.interruptUnsafe(fiber.id)
   return { stop }
 }
 
