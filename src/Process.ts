@@ -10,6 +10,7 @@
 import * as Os from "node:os"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Scope from "effect/Scope"
@@ -329,20 +330,30 @@ export const exit = (code: number): Effect.Effect<never> => Effect.die(new Curre
  * SIGINT or SIGTERM the program is interrupted (children terminated, finalizers run)
  * and the process then dies by that signal; a second signal ends it at once.
  *
+ * A `layer` is built around the whole run, scope closing included: provide the
+ * program's services and loggers there (e.g. `ProcessLogger.layerStderr()`), so that
+ * they also see the end of the program.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Process } from "effect-multiprocessing"
+ * import { Process, ProcessLogger } from "effect-multiprocessing"
  * import { worker } from "./worker.ts"
  *
  * if (import.meta.main) {
- *   Process.runMain(Effect.gen(function*() {
- *     for (let i = 0; i < 5; i++) yield* Process.spawn(worker, { args: i })
- *   }))
+ *   Process.runMain(
+ *     Effect.gen(function*() {
+ *       for (let i = 0; i < 5; i++) yield* Process.spawn(worker, { args: i })
+ *     }),
+ *     { layer: ProcessLogger.layerStderr({ level: "Info" }) }
+ *   )
  * }
  * ```
  *
  * @since 0.1.0
  * @category running
  */
-export const runMain: <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => void = internalRunMain.runMain
+export const runMain: {
+  <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): void
+  <A, E, R, LE>(effect: Effect.Effect<A, E, Scope.Scope | R>, options: { readonly layer: Layer.Layer<R, LE> }): void
+} = internalRunMain.runMain

@@ -114,7 +114,9 @@ export const main = (): void => {
   const finish = (target: Target.Any, result: Exit.Exit<unknown, unknown>, stoppedBy: RunMain.StopReason | undefined) => {
     const code = exitCodeOf(result, stoppedBy)
     const requested = Exit.isFailure(result) ? RunMain.exitRequestCode(result.cause) : undefined
-    if (Exit.isFailure(result) && !Cause.hasInterruptsOnly(result.cause) && requested === undefined) {
+    // A defect is this process crashing: say so on stderr, as Python prints a traceback.
+    // A typed failure is an outcome the parent receives and handles: no noise.
+    if (Exit.isFailure(result) && Cause.hasDies(result.cause) && requested === undefined) {
       process.stderr.write(`Process ${name}:\n${Cause.pretty(result.cause)}\n`)
     }
     if (stoppedBy === undefined || stoppedBy === "parent-gone") {

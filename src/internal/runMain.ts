@@ -8,6 +8,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Current from "./current.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
@@ -67,13 +68,21 @@ export const exitRequestCode = <E>(cause: Cause.Cause<E>): number | undefined =>
 }
 
 /** `Process.runMain`: the main program with Python's exit rules. */
-export const runMain = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): void => {
-  const program = Effect.gen(function*() {
+export const runMain = <A, E, R, LE>(
+  effect: Effect.Effect<A, E, Scope.Scope | R>,
+  options?: { readonly layer?: Layer.Layer<R, LE> | undefined }
+): void => {
+  const scoped = Effect.gen(function*() {
     const lifecycle = yield* LifecycleLogs
     return yield* effect.pipe(
       Effect.onExit(() => lifecycle ? Effect.logInfo("process shutting down") : Effect.void)
     )
   }).pipe(Effect.scoped)
+  // The layer wraps the scope too: its logger sees the shutdown line and the joins.
+  const program = (options?.layer === undefined ? scoped : Effect.provide(scoped, options.layer)) as Effect.Effect<
+    A,
+    E | LE
+  >
   launch(program, (exit, stoppedBy) => {
     if (stoppedBy !== undefined && stoppedBy !== "parent-gone") return dieBySignal(stoppedBy)
     if (Exit.isSuccess(exit)) return
