@@ -60,6 +60,9 @@ export const formatPython: Logger.Logger<unknown, string> = Logger.make((options
  * {@link formatPython} lines to stderr, turns on the lifecycle lines, and sets the
  * minimum level if one is given.
  *
+ * Give it to `Process.runMain` as its `layer`, so that the main process's last line,
+ * `process shutting down`, is logged with it too.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -70,7 +73,8 @@ export const formatPython: Logger.Logger<unknown, string> = Logger.make((options
  *   Effect.gen(function*() {
  *     const p = yield* Process.spawn(worker)
  *     yield* Process.join(p)
- *   }).pipe(Effect.provide(ProcessLogger.layerStderr({ level: "Info" })))
+ *   }),
+ *   { layer: ProcessLogger.layerStderr({ level: "Info" }) }
  * )
  * // stderr: [INFO/Process-1] child process calling worker()
  * //         [INFO/Process-1] process shutting down

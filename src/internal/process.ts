@@ -223,7 +223,12 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
       self.exitCodeValue = signal === null ? (code ?? 0) : -signalNumber(signal)
       self.status = "stopped"
       clearTimeout(self.escalation)
-      if (self.pid !== undefined) Watchdog.unregister(self.pid)
+      if (self.pid !== undefined) {
+        Watchdog.unregister(self.pid)
+        // What the child left in its process group (helpers it spawned itself, without this
+        // library) would be orphaned now: end it with the child.
+        if (!Current.isChild()) killGroup(self.pid)
+      }
       Current.children.delete(self)
       Deferred.doneUnsafe(self.exited, Exit.succeed(self.exitCodeValue))
       // The channel closes with the child; a grandchild that inherited it must not keep us waiting.
@@ -241,6 +246,14 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
       resume(Effect.fail(spawnError))
     })
   })
+
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, "SIGKILL")
+  } catch {
+    // ESRCH: nothing was left in the group.
+  }
+}
 
 class Malformed {
   readonly line: string
@@ -445,14 +458,16 @@ const release = <A, E>(
 ) =>
   Effect.gen(function*() {
     siblings.delete(self)
-    // Python terminates daemons before it joins anything at exit: signal them now, so
-    // none keeps running while we wait on a non-daemon sibling.
+    const interrupted = Exit.hasInterrupts(exit)
+    // Every child this scope will terminate gets SIGTERM now, not when its own finalizer
+    // comes: daemons before any join (Python's order at exit), and on interruption all
+    // of them at once, so their grace periods run side by side.
     for (const sibling of siblings) {
-      if (sibling.daemon && !sibling.signalled) sibling.signal("SIGTERM")
+      if ((sibling.daemon || interrupted) && !sibling.signalled) sibling.signal("SIGTERM")
     }
     const lifecycle = yield* LifecycleLogs
     if (self.status === "started") {
-      if (self.daemon || Exit.hasInterrupts(exit)) {
+      if (self.daemon || interrupted) {
         if (lifecycle) yield* Effect.logInfo(`calling terminate() for ${self.daemon ? "daemon" : "process"} ${self.name}`)
         yield* terminateAndWait(self)
       } else {
