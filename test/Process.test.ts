@@ -201,6 +201,35 @@ describe("Process", () => {
         assert.deepStrictEqual(yield* Process.exitCode(p), Option.some(-15))
       }))
 
+    it.live("an interrupted scope sends SIGTERM to all its children at once", () =>
+      Effect.gen(function*() {
+        const events: Array<string> = []
+        const logger = Logger.make((options) => {
+          const name = options.fiber.getRef(References.CurrentLogAnnotations)["processName"]
+          if (String(options.message).includes("stopping")) events.push(`${String(name)} stopping`)
+        })
+        const started = yield* Deferred.make<ReadonlyArray<Process.Process<void, never>>>()
+        const fiber = yield* Effect.gen(function*() {
+          const a = yield* Process.spawn(T.slowToStop, { name: "a" })
+          const b = yield* Process.spawn(T.slowToStop, { name: "b" })
+          yield* Process.ready(a)
+          yield* Process.ready(b)
+          for (const p of [a, b]) {
+            yield* Process.join(p).pipe(
+              Effect.andThen(Effect.sync(() => events.push(`${p.name} exited`))),
+              Effect.forkDetach
+            )
+          }
+          yield* Deferred.succeed(started, [a, b])
+          return yield* Effect.never
+        }).pipe(Effect.scoped, Effect.provide(Logger.layer([logger])), Effect.forkChild)
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.sleep("50 millis").pipe(Effect.repeat({ until: () => events.length >= 4, times: 200 }))
+        const firstExit = events.findIndex((event) => event.endsWith("exited"))
+        assert.isAtLeast(firstExit, 2, `both were stopping before either exited: ${events.join(", ")}`)
+      }))
+
     it.live("starting a process twice is a defect", () =>
       Effect.gen(function*() {
         const p = yield* Process.make(T.sleepFor, { args: 1 })
