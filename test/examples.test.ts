@@ -180,4 +180,14 @@ describe("seed examples", () => {
       assert.deepStrictEqual(run.stderr, [])
       assert.deepStrictEqual(sorted(run.stdout), [1, 2, 3, 4, 5].map((i) => `In Worker-${i}`))
     }))
+
+  it.live("the README's quick start: a typed result, the target's own error, exit code 0", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("square.ts")
+      assertSuccess(run)
+      assert.strictEqual(run.stdout.length, 2, run.stdout.join("\n"))
+      assert.match(run.stdout[0]!, /^144 0 <Process name='Process-1' pid=\d+ parent=\d+ stopped exitcode=0>$/)
+      assert.strictEqual(run.stdout[1], "-5000")
+      assert.deepStrictEqual(run.stderr, [], "a typed failure is not printed as a crash")
+    }))
 })
