@@ -9,6 +9,10 @@ export * as ProcessError from "./ProcessError.ts"
 /**
  * @since 0.1.0
  */
+export * as ProcessEvent from "./ProcessEvent.ts"
+/**
+ * @since 0.1.0
+ */
 export * as ProcessLogger from "./ProcessLogger.ts"
 /**
  * @since 0.1.0

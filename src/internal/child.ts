@@ -12,6 +12,7 @@ import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import * as Bridge from "./bridge.ts"
 import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
@@ -29,22 +30,25 @@ export const main = (): void => {
   let running: RunMain.Running | undefined
   let name = "child"
   const channel = Channel.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
-    onMessage(message) {
+    onMessage(raw) {
+      const decoded = Protocol.decodeParentMessage(raw)
+      if (decoded._tag === "Failure") {
+        process.stderr.write(`effect-multiprocessing: bad message from the parent: ${decoded.failure.message}\n`)
+        return started ? undefined : exit(1)
+      }
+      const message = decoded.success
+      if (message._tag === "Reply") return Bridge.onReply(message)
       if (started) return
       started = true
-      const start = Protocol.decodeParentMessage(message)
-      if (start._tag === "Failure") {
-        process.stderr.write(`effect-multiprocessing: bad start message from the parent: ${start.failure.message}\n`)
-        return exit(1)
-      }
-      name = start.success.name
-      void run(start.success)
+      name = message.name
+      void run(message)
     },
     onMalformed(line) {
       process.stderr.write(`effect-multiprocessing: malformed message from the parent: ${line}\n`)
     },
     onClose() {
       // The parent is gone (or closed our channel): nobody is left to report to.
+      Bridge.disconnectUp()
       if (running !== undefined) running.stop("parent-gone")
       else process.exit(1)
     }
@@ -76,6 +80,7 @@ export const main = (): void => {
   process.on("unhandledRejection", onUncaught)
 
   const run = async (start: Protocol.Start) => {
+    Bridge.connectUp(send)
     Current.setChild({
       name: start.name,
       identity: start.identity,

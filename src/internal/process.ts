@@ -33,6 +33,7 @@ import {
   UncaughtError
 } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import * as Bridge from "./bridge.ts"
 import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
@@ -83,6 +84,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   signalled = false
   ready = false
   child: ChildProcess.ChildProcess | undefined = undefined
+  channel: Channel.Channel | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
@@ -181,9 +183,10 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   })
   const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
   yield* Effect.uninterruptible(spawnChild(impl, inbox, start))
+  const link = Bridge.serveChild((reply) => impl.channel?.write(Protocol.encodeParentMessage(reply)), scope)
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
-  yield* Effect.forkIn(readChannel(impl, inbox), scope)
+  yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
   let siblings = byScope.get(scope)
   if (siblings === undefined) byScope.set(scope, siblings = new Set())
   siblings.add(impl)
@@ -214,6 +217,7 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
       onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),
       onClose: () => Queue.endUnsafe(inbox)
     })
+    self.channel = channel
     channel.write(start)
     if (self.pid !== undefined) {
       Watchdog.register(self.pid)
@@ -267,7 +271,7 @@ class Malformed {
 // ---------------------------------------------------------------------------
 // the channel reader: logs, readiness, and the outcome once the channel ends
 
-const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>) =>
+const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, link: Bridge.Link) =>
   Effect.gen(function*() {
     let outcome: Outcome = {}
     let protocolError: DecodeError | undefined
@@ -307,9 +311,23 @@ const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, 
             outcome = { failure: message.reason }
             break
           }
+          case "Call": {
+            yield* link.onCall(message)
+            break
+          }
+          case "Cancel": {
+            link.onCancel(message.id)
+            break
+          }
+          case "Settle": {
+            link.onSettle(message)
+            break
+          }
         }
       }
     }
+    // The channel is closed: the child can no longer take what it was handed.
+    link.close()
     const exited = outcome.resultJson !== undefined || outcome.failure !== undefined
       ? yield* Deferred.await(self.exited).pipe(Effect.as(true))
       : yield* Deferred.await(self.exited).pipe(

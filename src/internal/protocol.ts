@@ -46,10 +46,49 @@ export const Failed = Schema.TaggedStruct("Failed", {
   reason: ProcessErrorReason
 })
 
-export const ParentMessage = Schema.Union([Start])
+/**
+ * Child → parent: run `op` on the object `ref` that the parent (or its own parent, through
+ * it) serves. Answered by one `Reply` with the same `id`, unless cancelled first.
+ */
+export const Call = Schema.TaggedStruct("Call", {
+  id: Schema.Int,
+  ref: Schema.String,
+  op: Schema.String,
+  input: Schema.Json
+})
+export type Call = typeof Call.Type
+
+/** Child → parent: the caller of `id` gave up (it was interrupted); stop serving it. */
+export const Cancel = Schema.TaggedStruct("Cancel", { id: Schema.Int })
+
+/**
+ * Child → parent: what became of replies that delivered a value the parent must not lose
+ * (a queue item): `ack`, handed to the caller; `back`, not taken (the caller gave up), so
+ * the value goes back where it came from.
+ */
+export const Settle = Schema.TaggedStruct("Settle", {
+  ack: Schema.Array(Schema.Int),
+  back: Schema.Array(Schema.Int)
+})
+export type Settle = typeof Settle.Type
+
+/**
+ * Parent → child: the answer to a `Call`. `value` is the op's result when `ok`, its
+ * encoded error otherwise, and `null` with `ok: false` when the object no longer exists.
+ * `delivery` replies must be settled.
+ */
+export const Reply = Schema.TaggedStruct("Reply", {
+  id: Schema.Int,
+  ok: Schema.Boolean,
+  value: Schema.Json,
+  delivery: Schema.Boolean
+})
+export type Reply = typeof Reply.Type
+
+export const ParentMessage = Schema.Union([Start, Reply])
 export type ParentMessage = typeof ParentMessage.Type
 
-export const ChildMessage = Schema.Union([Ready, Log, Result, Failed])
+export const ChildMessage = Schema.Union([Ready, Log, Result, Failed, Call, Cancel, Settle])
 export type ChildMessage = typeof ChildMessage.Type
 
 const parentCodec = Schema.toCodecJson(ParentMessage)

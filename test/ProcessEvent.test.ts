@@ -1,0 +1,93 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as Scope from "effect/Scope"
+import { Process, ProcessEvent } from "../src/index.ts"
+import * as Bridge from "../src/internal/bridge.ts"
+import * as E from "./fixtures/events.ts"
+
+describe("ProcessEvent", () => {
+  it.live("in its own process: set, clear, isSet, and wait with a timeout returns the flag", () =>
+    Effect.gen(function*() {
+      const event = yield* ProcessEvent.make
+      assert.isFalse(yield* ProcessEvent.isSet(event))
+      assert.isFalse(yield* ProcessEvent.wait(event, { timeout: "50 millis" }))
+      yield* ProcessEvent.set(event)
+      assert.isTrue(yield* ProcessEvent.isSet(event))
+      assert.isTrue(yield* ProcessEvent.wait(event))
+      yield* ProcessEvent.clear(event)
+      assert.isFalse(yield* ProcessEvent.isSet(event))
+    }).pipe(Effect.scoped))
+
+  it.live("a child's wait with a timeout returns false when nobody sets the event", () =>
+    Effect.gen(function*() {
+      const event = yield* ProcessEvent.make
+      assert.isFalse(yield* Process.run(E.wait, { args: { event, timeout: 300 } }))
+    }).pipe(Effect.scoped))
+
+  it.live("set in the parent wakes a waiting child", () =>
+    Effect.gen(function*() {
+      const event = yield* ProcessEvent.make
+      const p = yield* Process.spawn(E.wait, { args: { event, timeout: null } })
+      yield* Process.ready(p)
+      yield* ProcessEvent.set(event)
+      assert.isTrue(yield* Process.result(p))
+    }).pipe(Effect.scoped))
+
+  it.live("set in a child wakes the parent; clear and isSet work from the child", () =>
+    Effect.gen(function*() {
+      const event = yield* ProcessEvent.make
+      yield* ProcessEvent.set(event)
+      assert.deepStrictEqual(yield* Process.run(E.toggle, { args: event }), [false, true])
+      yield* ProcessEvent.clear(event)
+      yield* Process.run(E.set, { args: event })
+      assert.isTrue(yield* ProcessEvent.wait(event, { timeout: "10 seconds" }))
+    }).pipe(Effect.scoped))
+
+  it.live("a child passes the event on to its own child", () =>
+    Effect.gen(function*() {
+      const event = yield* ProcessEvent.make
+      yield* Process.run(E.relaySet, { args: event })
+      assert.isTrue(yield* ProcessEvent.isSet(event))
+    }).pipe(Effect.scoped))
+
+  it.live("interrupting a child's wait cancels the wait in the parent", () =>
+    Effect.gen(function*() {
+      const gaveUp = yield* Deferred.make<void>()
+      const logger = Logger.make((options) => {
+        if (String(options.message).includes("gave up")) Deferred.doneUnsafe(gaveUp, Exit.void)
+      })
+      const event = yield* ProcessEvent.make
+      const p = yield* Process.spawn(E.giveUp, { args: { event, ms: 300 }, daemon: true }).pipe(Effect.provide(Logger.layer([logger])))
+      yield* Deferred.await(gaveUp)
+      // The child lingers: only its Cancel can have ended the parent's side of the wait.
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() === 0, times: 100 }))
+      assert.strictEqual(Bridge.serving(), 0, "nothing is left waiting in the parent")
+      assert.isTrue(yield* Process.isAlive(p))
+      yield* Process.kill(p)
+    }).pipe(Effect.scoped))
+
+  it.live("closing the owner's scope fails every waiter in every child with EventClosedError", () =>
+    Effect.gen(function*() {
+      const owner = yield* Scope.make()
+      const event = yield* ProcessEvent.make.pipe(Scope.provide(owner))
+      const waiters = [
+        yield* Process.spawn(E.wait, { args: { event, timeout: null } }),
+        yield* Process.spawn(E.wait, { args: { event, timeout: 60_000 } })
+      ]
+      for (const p of waiters) yield* Process.ready(p)
+      // Give the calls time to reach the owner; closing earlier is fine too (they fail at once).
+      yield* Effect.sleep("200 millis")
+      yield* Scope.close(owner, Exit.void)
+      for (const p of waiters) {
+        const error = yield* Effect.flip(Process.result(p))
+        assert.instanceOf(error, ProcessEvent.EventClosedError)
+      }
+      const closed = yield* Effect.flip(ProcessEvent.wait(event))
+      assert.instanceOf(closed, ProcessEvent.EventClosedError)
+      const late = yield* Effect.flip(Process.run(E.set, { args: event }))
+      assert.instanceOf(late, ProcessEvent.EventClosedError, "a child that gets a closed event is told so")
+    }).pipe(Effect.scoped))
+})
