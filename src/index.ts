@@ -1,6 +1,10 @@
 /**
  * @since 0.1.0
  */
+export * as JoinableQueue from "./JoinableQueue.ts"
+/**
+ * @since 0.1.0
+ */
 export * as Process from "./Process.ts"
 /**
  * @since 0.1.0
@@ -14,6 +18,14 @@ export * as ProcessEvent from "./ProcessEvent.ts"
  * @since 0.1.0
  */
 export * as ProcessLogger from "./ProcessLogger.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ProcessQueue from "./ProcessQueue.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ProcessQueueError from "./ProcessQueueError.ts"
 /**
  * @since 0.1.0
  */

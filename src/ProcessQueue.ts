@@ -1,0 +1,212 @@
+/**
+ * A FIFO queue shared between processes: Python's `multiprocessing.Queue`, typed by an
+ * item Schema.
+ *
+ * The queue lives in the process that makes it, for as long as the scope it was made
+ * in. Passed to a child as a target argument (its Schema is {@link schema}), it becomes
+ * a proxy there with the same operations. Any number of producers and consumers, in any
+ * processes, the owner included; a child may pass the queue on to its own children.
+ *
+ * Guarantees: an item is validated by the item Schema where it is put (nothing is sent
+ * if it does not fit) and where it arrives; an item handed to a consumer that is
+ * interrupted, or dies, before it has the item goes back to the queue; a bounded queue
+ * blocks producers in every process; closing the owner's scope fails every waiter in
+ * every process with {@link QueueClosedError}.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type { Pipeable } from "effect/Pipeable"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/processQueue.ts"
+import type {
+  ItemDecodeError,
+  ItemEncodeError,
+  QueueClosedError,
+  QueueEmptyError,
+  QueueFullError
+} from "./ProcessQueueError.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = "~effect-multiprocessing/ProcessQueue"
+
+/**
+ * Carries the item type of a queue (nothing at run time).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Variance<in out A> {
+  readonly _A: (_: A) => A
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProcessQueue<in out A> extends Pipeable {
+  readonly [internal.TypeId]: Variance<A>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError
+
+/**
+ * `Done` is the end of the queue (after {@link end}, once drained).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GetError = Cause.Done | QueueEmptyError | QueueClosedError | ItemDecodeError
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isProcessQueue: (u: unknown) => u is ProcessQueue<unknown> = internal.isProcessQueue
+
+/**
+ * Makes a queue owned by the current scope. Unbounded unless `capacity` is given.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Process, ProcessQueue, Target } from "effect-multiprocessing"
+ *
+ * export const consumer = Target.make("consumer", {
+ *   module: import.meta.url,
+ *   args: ProcessQueue.schema(Schema.Number),
+ *   success: Schema.Number,
+ *   run: (queue) => ProcessQueue.get(queue).pipe(Effect.orDie)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 100 })
+ *   const p = yield* Process.spawn(consumer, { args: queue })
+ *   yield* ProcessQueue.put(queue, 42)
+ *   return yield* Process.result(p) // 42
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <A>(options: {
+  readonly item: Schema.Codec<A, any, never, never>
+  readonly capacity?: number | undefined
+}): Effect.Effect<ProcessQueue<A>, never, Scope.Scope> => internal.make({ ...options, joinable: false })
+
+/**
+ * The Schema of a queue of `item`s as a target argument: it crosses as a reference, and
+ * the child gets a proxy to the owner's queue.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const schema = <A>(
+  item: Schema.Codec<A, any, never, never>
+): Schema.Codec<ProcessQueue<A>, { readonly _tag: "ProcessQueue"; readonly ref: string }> =>
+  internal.schema(item, false) as Schema.Codec<ProcessQueue<A>, { readonly _tag: "ProcessQueue"; readonly ref: string }>
+
+/**
+ * Puts an item, waiting while a bounded queue is full. With a `timeout`, fails with
+ * `QueueFullError` if it stays full that long. An item that does not fit the Schema
+ * fails with `ItemEncodeError`, and nothing is sent.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const put: {
+  <A>(item: A, options?: { readonly timeout?: Duration.Input | undefined }): (self: ProcessQueue<A>) => Effect.Effect<void, PutError>
+  <A>(self: ProcessQueue<A>, item: A, options?: { readonly timeout?: Duration.Input | undefined }): Effect.Effect<void, PutError>
+} = internal.put
+
+/**
+ * Puts an item if there is room now, else fails with `QueueFullError`.
+ *
+ * **Python** `Queue.put_nowait`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const putNowait: {
+  <A>(item: A): (self: ProcessQueue<A>) => Effect.Effect<void, PutError>
+  <A>(self: ProcessQueue<A>, item: A): Effect.Effect<void, PutError>
+} = internal.putNowait
+
+/**
+ * Takes the next item, waiting while the queue is empty. With a `timeout`, fails with
+ * `QueueEmptyError` if it stays empty that long. After {@link end}, once the queue is
+ * drained, fails with `Done`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const get: {
+  (options: { readonly timeout?: Duration.Input | undefined }): <A>(self: ProcessQueue<A>) => Effect.Effect<A, GetError>
+  <A>(self: ProcessQueue<A>, options?: { readonly timeout?: Duration.Input | undefined }): Effect.Effect<A, GetError>
+} = internal.get
+
+/**
+ * Takes the next item if there is one now, else fails with `QueueEmptyError`.
+ *
+ * **Python** `Queue.get_nowait`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const getNowait: <A>(self: ProcessQueue<A>) => Effect.Effect<A, GetError> = internal.getNowait
+
+/**
+ * The number of items waiting in the queue (not counting those handed out and not yet
+ * acknowledged by a child).
+ *
+ * **Python** `Queue.qsize`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const size: <A>(self: ProcessQueue<A>) => Effect.Effect<number, QueueClosedError> = internal.size
+
+/**
+ * @since 0.1.0
+ * @category getters
+ */
+export const isEmpty: <A>(self: ProcessQueue<A>) => Effect.Effect<boolean, QueueClosedError> = internal.isEmpty
+
+/**
+ * Whether a `put` would wait now (always `false` for an unbounded queue).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const isFull: <A>(self: ProcessQueue<A>) => Effect.Effect<boolean, QueueClosedError> = internal.isFull
+
+/**
+ * Ends the queue: the built-in poison pill. Puts fail from now on; consumers take what
+ * is left, then every `get` fails with `Done`.
+ *
+ * **Python** the `None` a producer puts once per consumer, and `Queue.close()`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const end: <A>(self: ProcessQueue<A>) => Effect.Effect<void, QueueClosedError> = internal.end
+
+/**
+ * Shuts the queue down at once: its items are dropped, and every waiter in every process
+ * fails with `QueueClosedError`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const shutdown: <A>(self: ProcessQueue<A>) => Effect.Effect<void> = internal.shutdown

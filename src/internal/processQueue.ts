@@ -1,0 +1,287 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as ProcessQueue from "../ProcessQueue.ts"
+import {
+  ItemDecodeError,
+  ItemEncodeError,
+  QueueClosedError,
+  QueueEmptyError,
+  QueueError,
+  QueueFullError,
+  TaskDoneError
+} from "../ProcessQueueError.ts"
+import * as Bridge from "./bridge.ts"
+import * as Store from "./queueStore.ts"
+
+export const TypeId: ProcessQueue.TypeId = "~effect-multiprocessing/ProcessQueue"
+
+type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError
+type TakeError = Cause.Done | QueueEmptyError | QueueClosedError | ItemDecodeError
+
+/** What a queue does, whether it is the real one (its owner) or a proxy to it. */
+interface Backend<A> {
+  readonly put: (item: A, wait: Store.Wait) => Effect.Effect<void, PutError>
+  readonly take: (wait: Store.Wait) => Effect.Effect<A, TakeError>
+  readonly size: Effect.Effect<number, QueueClosedError>
+  readonly isFull: Effect.Effect<boolean, QueueClosedError>
+  readonly end: Effect.Effect<void, QueueClosedError>
+  readonly shutdown: Effect.Effect<void>
+  readonly taskDone: Effect.Effect<void, TaskDoneError | QueueClosedError>
+  readonly join: Effect.Effect<void, QueueClosedError>
+  /** Serves the same queue to a child: the owner serves from its store, a proxy relays up. */
+  readonly server: Bridge.Server
+}
+
+class QueueImpl<A> implements ProcessQueue.ProcessQueue<A> {
+  readonly [TypeId]: ProcessQueue.Variance<A> = variance
+  readonly backend: Backend<A>
+  readonly joinable: boolean
+  readonly owned: boolean
+  constructor(backend: Backend<A>, joinable: boolean, owned: boolean) {
+    this.backend = backend
+    this.joinable = joinable
+    this.owned = owned
+  }
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+  toString(): string {
+    return `<${this.joinable ? "JoinableQueue" : "ProcessQueue"} ${this.owned ? "owned" : "proxy"}>`
+  }
+  [NodeInspectSymbol](): string {
+    return this.toString()
+  }
+}
+
+const variance: ProcessQueue.Variance<any> = { _A: (_) => _ }
+
+export const isProcessQueue = (u: unknown): u is ProcessQueue.ProcessQueue<unknown> => Predicate.hasProperty(u, TypeId)
+export const isJoinable = (u: unknown): boolean => isProcessQueue(u) && (u as QueueImpl<unknown>).joinable
+
+const backendOf = <A>(self: ProcessQueue.ProcessQueue<A>): Backend<A> => (self as QueueImpl<A>).backend
+
+// ---------------------------------------------------------------------------
+// items and errors on the wire
+
+interface ItemCodec<A> {
+  readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError>
+  readonly decode: (json: unknown) => Effect.Effect<A, ItemDecodeError>
+}
+
+const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> => {
+  const json = Schema.toCodecJson(item)
+  const encode = Schema.encodeUnknownExit(json)
+  const decode = Schema.decodeUnknownExit(json)
+  return {
+    encode: (value) => {
+      const exit = encode(value)
+      return Exit.isSuccess(exit)
+        ? Effect.succeed(exit.value as Schema.Json)
+        : Effect.fail(new ItemEncodeError({ message: Cause.pretty(exit.cause) }))
+    },
+    decode: (value) => {
+      const exit = decode(value)
+      return Exit.isSuccess(exit)
+        ? Effect.succeed(exit.value)
+        : Effect.fail(new ItemDecodeError({ message: Cause.pretty(exit.cause) }))
+    }
+  }
+}
+
+const encodeQueueError = Schema.encodeSync(Schema.toCodecJson(QueueError))
+const decodeQueueError = Schema.decodeUnknownOption(Schema.toCodecJson(QueueError))
+
+const toWire = (error: QueueError | Cause.Done): Schema.Json =>
+  Cause.isDone(error) ? { _tag: "Done" } : encodeQueueError(error)
+
+const fromWire = (value: Schema.Json): QueueError | Cause.Done => {
+  if (Predicate.hasProperty(value, "_tag") && value._tag === "Done") return Cause.Done()
+  return Option.getOrElse(
+    decodeQueueError(value),
+    () => new QueueClosedError({ message: "the queue is gone: its owner process or scope has ended" })
+  )
+}
+
+const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Json, wait: Schema.Json }))
+const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
+const waitFromWire = (input: Schema.Json): Store.Wait => {
+  const decoded = WaitInput(input)
+  if (Option.isNone(decoded)) return { _tag: "NoWait" }
+  return { _tag: "Block", timeout: decoded.value.timeout ?? undefined }
+}
+const waitToWire = (wait: Store.Wait): Schema.Json => wait._tag === "NoWait" ? null : { timeout: wait.timeout ?? null }
+
+// ---------------------------------------------------------------------------
+// the owner
+
+export const make = <A>(options: {
+  readonly item: Schema.Codec<A, any, never, never>
+  readonly capacity?: number | undefined
+  readonly joinable: boolean
+}): Effect.Effect<ProcessQueue.ProcessQueue<A>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const capacity = options.capacity ?? Number.POSITIVE_INFINITY
+    if (!(capacity === Number.POSITIVE_INFINITY || (Number.isInteger(capacity) && capacity > 0))) {
+      return yield* Effect.die(new RangeError(`a queue's capacity must be a positive integer, got ${capacity}`))
+    }
+    const store = Store.make(capacity)
+    const codec = itemCodec(options.item)
+    const backend: Backend<A> = {
+      put: (item, wait) => Effect.flatMap(codec.encode(item), (json) => Store.put(store, json, wait)),
+      take: (wait) => Effect.flatMap(Store.take(store, wait, false), ({ item }) => codec.decode(item)),
+      size: Store.guard(store, Effect.sync(() => Store.size(store))),
+      isFull: Store.guard(store, Effect.sync(() => Store.isFull(store))),
+      end: Store.end(store),
+      shutdown: Effect.sync(() => Store.shutdown(store, new QueueClosedError({ message: "the queue was shut down" }))),
+      taskDone: Store.taskDone(store),
+      join: Store.join(store),
+      server: {
+        serve: (op, input) => {
+          switch (op) {
+            case "put": {
+              const decoded = PutInput(input)
+              if (Option.isNone(decoded)) {
+                return Effect.fail(toWire(new ItemDecodeError({ message: "a put without an item" })))
+              }
+              const { item, wait } = decoded.value
+              // Validated where it enters: a producer with another idea of the Schema is refused.
+              return codec.decode(item).pipe(
+                Effect.andThen(Store.put(store, item, waitFromWire(wait))),
+                Effect.as({ value: null }),
+                Effect.mapError(toWire)
+              )
+            }
+            case "take":
+              return Store.take(store, waitFromWire(input), true).pipe(
+                Effect.map(({ delivery, item }) => ({ value: item, delivery })),
+                Effect.mapError(toWire)
+              )
+            default:
+              return serveSimple(backend, op)
+          }
+        }
+      }
+    }
+    const queue = new QueueImpl(backend, options.joinable, true)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        Store.shutdown(store, new QueueClosedError({ message: "the scope that owns the queue has ended" }))
+        Bridge.unregister(queue)
+      })
+    )
+    return queue as ProcessQueue.ProcessQueue<A>
+  })
+
+/** The operations that carry no item, served the same way by owners and proxies. */
+const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Bridge.Served, Schema.Json> => {
+  const run = ((): Effect.Effect<Schema.Json, QueueError> => {
+    switch (op) {
+      case "size":
+        return backend.size
+      case "isFull":
+        return backend.isFull
+      case "end":
+        return Effect.as(backend.end, null)
+      case "shutdown":
+        return Effect.as(backend.shutdown, null)
+      case "taskDone":
+        return Effect.as(backend.taskDone, null)
+      case "join":
+        return Effect.as(backend.join, null)
+      default:
+        return Effect.fail(new QueueClosedError({ message: `no operation '${op}' on a queue` }))
+    }
+  })()
+  return run.pipe(Effect.map((value) => ({ value })), Effect.mapError(toWire))
+}
+
+// ---------------------------------------------------------------------------
+// proxies to a parent's queue
+
+const proxy = <A>(ref: string, item: Schema.Codec<A, any, never, never>, joinable: boolean): QueueImpl<A> => {
+  const codec = itemCodec(item)
+  const call = (op: string, input: Schema.Json = null) =>
+    Effect.flatMap(Bridge.call(ref, op, input), (answer) =>
+      answer.ok ? Effect.succeed(answer.value) : Effect.fail(fromWire(answer.value)))
+  const backend: Backend<A> = {
+    put: (value, wait) =>
+      Effect.flatMap(codec.encode(value), (json) =>
+        call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>),
+    take: (wait) =>
+      Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode),
+    size: Effect.map(call("size") as Effect.Effect<Schema.Json, QueueClosedError>, Number),
+    isFull: Effect.map(call("isFull") as Effect.Effect<Schema.Json, QueueClosedError>, (value) => value === true),
+    end: Effect.asVoid(call("end") as Effect.Effect<Schema.Json, QueueClosedError>),
+    shutdown: Effect.ignore(call("shutdown")),
+    taskDone: Effect.asVoid(call("taskDone") as Effect.Effect<Schema.Json, TaskDoneError | QueueClosedError>),
+    join: Effect.asVoid(call("join") as Effect.Effect<Schema.Json, QueueClosedError>),
+    // A grandchild's calls go up as they are; deliveries are settled when the grandchild settles them.
+    server: {
+      serve: (op, input) =>
+        Effect.flatMap(Bridge.call(ref, op, input, true), (answer) =>
+          answer.ok
+            ? Effect.succeed<Bridge.Served>({ value: answer.value, delivery: answer.delivery })
+            : Effect.fail(answer.value === null ? toWire(fromWire(null)) : answer.value))
+    }
+  }
+  return new QueueImpl(backend, joinable, false)
+}
+
+export const schema = <A>(item: Schema.Codec<A, any, never, never>, joinable: boolean) =>
+  Bridge.referenceSchema({
+    tag: joinable ? "JoinableQueue" : "ProcessQueue",
+    is: (u: unknown): u is ProcessQueue.ProcessQueue<A> => isProcessQueue(u) && isJoinable(u) === joinable,
+    toRef: (queue) => Bridge.register(queue, backendOf(queue).server),
+    fromRef: (ref) => Bridge.lookup<ProcessQueue.ProcessQueue<A>>(ref) ?? proxy(ref, item, joinable)
+  })
+
+// ---------------------------------------------------------------------------
+// operations
+
+const waitOf = (options: { readonly timeout?: Duration.Input | undefined } | undefined): Store.Wait => ({
+  _tag: "Block",
+  timeout: options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+})
+
+const noWait: Store.Wait = { _tag: "NoWait" }
+
+export const put: {
+  <A>(item: A, options?: { readonly timeout?: Duration.Input | undefined }): (self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<void, PutError>
+  <A>(self: ProcessQueue.ProcessQueue<A>, item: A, options?: { readonly timeout?: Duration.Input | undefined }): Effect.Effect<void, PutError>
+} = dual(
+  (args) => isProcessQueue(args[0]),
+  <A>(self: ProcessQueue.ProcessQueue<A>, item: A, options?: { readonly timeout?: Duration.Input | undefined }) =>
+    backendOf(self).put(item, waitOf(options))
+)
+
+export const putNowait: {
+  <A>(item: A): (self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<void, PutError>
+  <A>(self: ProcessQueue.ProcessQueue<A>, item: A): Effect.Effect<void, PutError>
+} = dual(2, <A>(self: ProcessQueue.ProcessQueue<A>, item: A) => backendOf(self).put(item, noWait))
+
+export const get: {
+  (options: { readonly timeout?: Duration.Input | undefined }): <A>(self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<A, TakeError>
+  <A>(self: ProcessQueue.ProcessQueue<A>, options?: { readonly timeout?: Duration.Input | undefined }): Effect.Effect<A, TakeError>
+} = dual(
+  (args) => isProcessQueue(args[0]),
+  <A>(self: ProcessQueue.ProcessQueue<A>, options?: { readonly timeout?: Duration.Input | undefined }) =>
+    backendOf(self).take(waitOf(options))
+)
+
+export const getNowait = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).take(noWait)
+export const size = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).size
+export const isEmpty = <A>(self: ProcessQueue.ProcessQueue<A>) => Effect.map(backendOf(self).size, (n) => n === 0)
+export const isFull = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).isFull
+export const end = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).end
+export const shutdown = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).shutdown
+export const taskDone = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).taskDone
+export const join = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).join

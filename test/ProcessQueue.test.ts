@@ -1,0 +1,268 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import { JoinableQueue, Process, ProcessQueue, ProcessQueueError } from "../src/index.ts"
+import * as Bridge from "../src/internal/bridge.ts"
+import * as Q from "./fixtures/queues.ts"
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
+
+/** Completes when a child's log contains `text`. */
+const onLog = (text: string) =>
+  Effect.gen(function*() {
+    const seen = yield* Deferred.make<void>()
+    const layer = Logger.layer([
+      Logger.make((options) => {
+        if (String(options.message).includes(text)) Deferred.doneUnsafe(seen, Exit.void)
+      })
+    ])
+    return { seen, layer }
+  })
+
+const untilNoneServing = Effect.sleep("20 millis").pipe(
+  Effect.repeat({ until: () => Bridge.serving() === 0, times: 150 })
+)
+
+describe("ProcessQueue", () => {
+  describe("in its own process", () => {
+    it.live("FIFO, sizes, nowait variants and timeouts", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 2 })
+        assert.isTrue(yield* ProcessQueue.isEmpty(queue))
+        yield* ProcessQueue.put(queue, 1)
+        yield* ProcessQueue.putNowait(queue, 2)
+        assert.isTrue(yield* ProcessQueue.isFull(queue))
+        assert.strictEqual(yield* ProcessQueue.size(queue), 2)
+        assert.instanceOf(yield* Effect.flip(ProcessQueue.putNowait(queue, 3)), ProcessQueueError.QueueFullError)
+        assert.instanceOf(
+          yield* Effect.flip(ProcessQueue.put(queue, 3, { timeout: "30 millis" })),
+          ProcessQueueError.QueueFullError
+        )
+        assert.strictEqual(yield* ProcessQueue.get(queue), 1)
+        assert.strictEqual(yield* ProcessQueue.getNowait(queue), 2)
+        assert.instanceOf(yield* Effect.flip(ProcessQueue.getNowait(queue)), ProcessQueueError.QueueEmptyError)
+        assert.instanceOf(
+          yield* Effect.flip(ProcessQueue.get(queue, { timeout: "30 millis" })),
+          ProcessQueueError.QueueEmptyError
+        )
+      }).pipe(Effect.scoped))
+
+    it.live("end: what is left is taken, then Done; puts fail", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.String })
+        yield* ProcessQueue.put(queue, "a")
+        yield* ProcessQueue.end(queue)
+        assert.instanceOf(yield* Effect.flip(ProcessQueue.put(queue, "b")), ProcessQueueError.QueueClosedError)
+        assert.strictEqual(yield* ProcessQueue.get(queue), "a")
+        assert.isTrue(Cause.isDone(yield* Effect.flip(ProcessQueue.get(queue))))
+      }).pipe(Effect.scoped))
+
+    it.live("an item that does not fit its Schema, or cannot be carried, fails at the producer", () =>
+      Effect.gen(function*() {
+        const numbers = yield* ProcessQueue.make({ item: Schema.Number })
+        const error = yield* Effect.flip(ProcessQueue.put(numbers, "x" as unknown as number))
+        assert.instanceOf(error, ProcessQueueError.ItemEncodeError)
+        const anything = yield* ProcessQueue.make({ item: Schema.Unknown })
+        const cyclic: Record<string, unknown> = {}
+        cyclic["self"] = cyclic
+        for (const item of [() => 1, Symbol("s"), cyclic]) {
+          assert.instanceOf(yield* Effect.flip(ProcessQueue.put(anything, item)), ProcessQueueError.ItemEncodeError)
+        }
+        assert.strictEqual(yield* ProcessQueue.size(anything), 0, "nothing was put")
+      }).pipe(Effect.scoped))
+
+    it.live("JoinableQueue: join waits for every taskDone; one too many is a TaskDoneError", () =>
+      Effect.gen(function*() {
+        const queue = yield* JoinableQueue.make({ item: Schema.Number })
+        yield* JoinableQueue.join(queue)
+        yield* ProcessQueue.put(queue, 1)
+        yield* ProcessQueue.put(queue, 2)
+        const joined = yield* Effect.forkChild(JoinableQueue.join(queue))
+        yield* ProcessQueue.get(queue)
+        yield* JoinableQueue.taskDone(queue)
+        yield* ProcessQueue.get(queue)
+        assert.isUndefined(joined.pollUnsafe(), "one task is still unfinished")
+        yield* JoinableQueue.taskDone(queue)
+        yield* Effect.sleep(0).pipe(Effect.repeat({ until: () => joined.pollUnsafe() !== undefined, times: 100 }))
+        assert.instanceOf(yield* Effect.flip(JoinableQueue.taskDone(queue)), ProcessQueueError.TaskDoneError)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("across processes", () => {
+    it.live("children produce and consume; every item arrives exactly once", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const consumers = [yield* Process.spawn(Q.drain, { args: queue }), yield* Process.spawn(Q.drain, { args: queue })]
+        const producers = [
+          yield* Process.spawn(Q.produce, { args: { queue, items: range(200), timeout: null } }),
+          yield* Process.spawn(Q.produce, { args: { queue, items: range(200).map((i) => i + 200), timeout: null } })
+        ]
+        for (const p of producers) yield* Process.result(p)
+        yield* ProcessQueue.end(queue)
+        const taken = (yield* Effect.forEach(consumers, Process.result)).flat()
+        assert.deepStrictEqual(sorted(taken), range(400))
+      }).pipe(Effect.scoped))
+
+    it.live("size, isEmpty and isFull through a proxy", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 2 })
+        yield* ProcessQueue.put(queue, 1)
+        yield* ProcessQueue.put(queue, 2)
+        assert.deepStrictEqual(yield* Process.run(Q.inspect, { args: queue }), { size: 2, empty: false, full: true })
+      }).pipe(Effect.scoped))
+
+    it.live("a bounded queue blocks a producer in a child; a put timeout there is a QueueFullError", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 2 })
+        const blocked = yield* Process.spawn(Q.produce, { args: { queue, items: range(5), timeout: null } })
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() > 0, times: 250 }))
+        assert.strictEqual(yield* ProcessQueue.size(queue), 2, "the child waits with its third item")
+        assert.isTrue(yield* Process.isAlive(blocked))
+        const taken: Array<number> = []
+        for (let i = 0; i < 5; i++) taken.push(yield* ProcessQueue.get(queue))
+        yield* Process.result(blocked)
+        assert.deepStrictEqual(taken, range(5), "FIFO")
+
+        yield* ProcessQueue.put(queue, 1)
+        yield* ProcessQueue.put(queue, 2)
+        const error = yield* Effect.flip(Process.run(Q.produce, { args: { queue, items: [3], timeout: 100 } }))
+        assert.instanceOf(error, ProcessQueueError.QueueFullError)
+      }).pipe(Effect.scoped))
+
+    it.live("a put whose item does not fit fails in the child, and nothing is sent", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        assert.instanceOf(yield* Effect.flip(Process.run(Q.putsWrongType, { args: queue })), ProcessQueueError.ItemEncodeError)
+        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
+      }).pipe(Effect.scoped))
+
+    it.live("an item that does not fit the owner's Schema is refused where it arrives, and the queue keeps working", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const error = yield* Effect.flip(Process.run(Q.putsAsString, { args: queue as never }))
+        assert.instanceOf(error, ProcessQueueError.ItemDecodeError)
+        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
+        yield* Process.run(Q.produce, { args: { queue, items: [7], timeout: null } })
+        assert.strictEqual(yield* ProcessQueue.get(queue), 7)
+      }).pipe(Effect.scoped))
+
+    it.live("a {\"__proto__\": …} item pollutes nothing", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Unknown })
+        yield* Process.run(Q.putsProto, { args: queue })
+        const item = (yield* ProcessQueue.get(queue)) as Record<string, unknown>
+        assert.strictEqual(item["ok"], 1)
+        assert.isUndefined(({} as Record<string, unknown>)["polluted"])
+        assert.isUndefined(Object.prototype.hasOwnProperty.call(Object.prototype, "polluted") ? "polluted" : undefined)
+      }).pipe(Effect.scoped))
+
+    it.live("a child passes the queue on to its own child", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        for (const i of range(20)) yield* ProcessQueue.put(queue, i)
+        yield* ProcessQueue.end(queue)
+        assert.deepStrictEqual(yield* Process.run(Q.relayDrain, { args: queue }), range(20))
+      }).pipe(Effect.scoped))
+
+    it.live("interrupting a waiting get or put in a child cancels the wait in the parent", () =>
+      Effect.gen(function*() {
+        for (const op of ["get", "put"] as const) {
+          const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 1 })
+          if (op === "put") yield* ProcessQueue.put(queue, 0)
+          const { layer, seen } = yield* onLog("gave up")
+          const p = yield* Process.spawn(Q.giveUp, { args: { queue, op, ms: 300 }, daemon: true }).pipe(
+            Effect.provide(layer)
+          )
+          yield* Deferred.await(seen)
+          yield* untilNoneServing
+          assert.strictEqual(Bridge.serving(), 0, `nothing is left waiting in the parent after a ${op}`)
+          assert.isTrue(yield* Process.isAlive(p))
+          if (op === "get") {
+            yield* ProcessQueue.put(queue, 5)
+            assert.strictEqual(yield* ProcessQueue.get(queue), 5, "a later item is not sent to the given-up get")
+          } else {
+            assert.strictEqual(yield* ProcessQueue.size(queue), 1, "the given-up put did not land")
+          }
+          yield* Process.kill(p)
+        }
+      }).pipe(Effect.scoped))
+
+    it.live("consumers that keep giving up their gets lose and duplicate nothing", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const consumers = [
+          yield* Process.spawn(Q.impatient, { args: queue }),
+          yield* Process.spawn(Q.impatient, { args: queue })
+        ]
+        for (const p of consumers) yield* Process.ready(p)
+        for (const i of range(500)) {
+          yield* ProcessQueue.put(queue, i)
+          if (i % 50 === 0) yield* Effect.sleep("5 millis")
+        }
+        yield* ProcessQueue.end(queue)
+        const taken = (yield* Effect.forEach(consumers, Process.result)).flat()
+        assert.deepStrictEqual(sorted(taken), range(500))
+      }).pipe(Effect.scoped))
+
+    it.live("an item handed to a consumer that is SIGKILLed before reading it goes back; join stays exact", () =>
+      Effect.gen(function*() {
+        const queue = yield* JoinableQueue.make({ item: Schema.Number })
+        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "frozen")
+        const frozen = yield* Process.spawn(Q.getThenFreeze, { args: { queue, marker } })
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 500 }))
+        assert.strictEqual(Bridge.serving(), 1, "its get waits in the parent")
+        // Its get waits in the parent; the item goes to it, and the answer is never read.
+        yield* ProcessQueue.put(queue, 42)
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() === 0, times: 150 }))
+        assert.strictEqual(yield* ProcessQueue.size(queue), 0, "the item was handed out")
+        yield* Process.kill(frozen)
+        yield* Process.join(frozen)
+        const joined = yield* Effect.forkChild(JoinableQueue.join(queue))
+        assert.strictEqual(yield* ProcessQueue.get(queue, { timeout: "10 seconds" }), 42, "it came back")
+        assert.isUndefined(joined.pollUnsafe(), "the task is still unfinished")
+        yield* JoinableQueue.taskDone(queue)
+        yield* Effect.sleep(0).pipe(Effect.repeat({ until: () => joined.pollUnsafe() !== undefined, times: 100 }))
+        assert.isDefined(joined.pollUnsafe(), "join returned after the one taskDone")
+      }).pipe(Effect.scoped))
+
+    it.live("JoinableQueue across processes: join returns after the workers' taskDones; one too many fails", () =>
+      Effect.gen(function*() {
+        const queue = yield* JoinableQueue.make({ item: Schema.Number })
+        const workers = [yield* Process.spawn(Q.worker, { args: queue }), yield* Process.spawn(Q.worker, { args: queue })]
+        for (const i of range(100)) yield* ProcessQueue.put(queue, i)
+        yield* JoinableQueue.join(queue)
+        yield* ProcessQueue.end(queue)
+        assert.deepStrictEqual(sorted((yield* Effect.forEach(workers, Process.result)).flat()), range(100))
+
+        yield* ProcessQueue.put(queue, 1).pipe(Effect.flip, Effect.map((e) => assert.instanceOf(e, ProcessQueueError.QueueClosedError)))
+        const fresh = yield* JoinableQueue.make({ item: Schema.Number })
+        yield* ProcessQueue.put(fresh, 1)
+        const error = yield* Effect.flip(Process.run(Q.tooManyTaskDone, { args: fresh }))
+        assert.instanceOf(error, ProcessQueueError.TaskDoneError)
+      }).pipe(Effect.scoped))
+
+    it.live("closing the owner's scope fails every waiter in every child with QueueClosedError", () =>
+      Effect.gen(function*() {
+        const owner = yield* Scope.make()
+        const queue = yield* ProcessQueue.make({ item: Schema.Number }).pipe(Scope.provide(owner))
+        const waiters = [yield* Process.spawn(Q.getOrFail, { args: queue }), yield* Process.spawn(Q.getOrFail, { args: queue })]
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() >= 2, times: 250 }))
+        yield* Scope.close(owner, Exit.void)
+        for (const p of waiters) {
+          assert.instanceOf(yield* Effect.flip(Process.result(p)), ProcessQueueError.QueueClosedError)
+        }
+        assert.instanceOf(yield* Effect.flip(ProcessQueue.get(queue)), ProcessQueueError.QueueClosedError)
+        const late = yield* Effect.flip(Process.run(Q.getOrFail, { args: queue }))
+        assert.instanceOf(late, ProcessQueueError.QueueClosedError, "a child that gets a closed queue is told so")
+      }).pipe(Effect.scoped))
+  })
+})
