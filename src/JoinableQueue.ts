@@ -7,8 +7,9 @@
 import type * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { Reference } from "./internal/bridge.ts"
 import * as internal from "./internal/processQueue.ts"
-import type { ProcessQueue } from "./ProcessQueue.ts"
+import type { ProcessQueue, ProxyOptions } from "./ProcessQueue.ts"
 import type { QueueClosedError, TaskDoneError } from "./ProcessQueueError.ts"
 
 declare const JoinableBrand: unique symbol
@@ -48,15 +49,17 @@ export const make = <A>(options: {
   internal.make({ ...options, joinable: true }) as Effect.Effect<JoinableQueue<A>, never, Scope.Scope>
 
 /**
- * The Schema of a joinable queue of `item`s as a target argument.
+ * The Schema of a joinable queue of `item`s as a target argument. See
+ * `ProcessQueue.ProxyOptions` for `prefetch`.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const schema = <A>(
-  item: Schema.Codec<A, any, never, never>
-): Schema.Codec<JoinableQueue<A>, { readonly _tag: "JoinableQueue"; readonly ref: string }> =>
-  internal.schema(item, true) as Schema.Codec<JoinableQueue<A>, { readonly _tag: "JoinableQueue"; readonly ref: string }>
+  item: Schema.Codec<A, any, never, never>,
+  options?: ProxyOptions
+): Schema.Codec<JoinableQueue<A>, Reference<"JoinableQueue">> =>
+  internal.schema(item, true, options) as Schema.Codec<JoinableQueue<A>, Reference<"JoinableQueue">>
 
 /**
  * Says that a task taken from the queue is finished. One more call than items put fails

@@ -13,6 +13,7 @@ import type * as Effect from "effect/Effect"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { Reference } from "./internal/bridge.ts"
 import * as internal from "./internal/processEvent.ts"
 import type { EventClosedError } from "./ProcessEventError.ts"
 
@@ -80,7 +81,7 @@ export const make: Effect.Effect<ProcessEvent, never, Scope.Scope> = internal.ma
  * @since 0.1.0
  * @category schemas
  */
-export const schema: Schema.Codec<ProcessEvent, { readonly _tag: "ProcessEvent"; readonly ref: string }> =
+export const schema: Schema.Codec<ProcessEvent, Reference<"ProcessEvent">> =
   internal.schema
 
 /**

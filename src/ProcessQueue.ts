@@ -21,6 +21,7 @@ import type * as Effect from "effect/Effect"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { Reference } from "./internal/bridge.ts"
 import * as internal from "./internal/processQueue.ts"
 import type {
   ItemDecodeError,
@@ -106,16 +107,47 @@ export const make = <A>(options: {
 }): Effect.Effect<ProcessQueue<A>, never, Scope.Scope> => internal.make({ ...options, joinable: false })
 
 /**
+ * Options of a queue's proxy, chosen where the queue arrives (in the consuming target's
+ * argument Schema).
+ *
+ * - `prefetch` (default 1): how many items a `get` may fetch at once. With 1, every `get`
+ *   is one round trip and items go to whichever consumer asks first (Python's fairness).
+ *   Above 1, a `get` takes up to that many items in one round trip and keeps the rest for
+ *   the next `get`s: many times the throughput for small items, but a consumer may sit on
+ *   up to `prefetch - 1` items that an idle consumer could have had. Items kept this way
+ *   stay the owner's until taken, and go back to the queue if the consumer ends first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProxyOptions {
+  readonly prefetch?: number | undefined
+}
+
+/**
  * The Schema of a queue of `item`s as a target argument: it crosses as a reference, and
  * the child gets a proxy to the owner's queue.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ProcessQueue } from "effect-multiprocessing"
+ *
+ * const Args = Schema.Struct({
+ *   tasks: ProcessQueue.schema(Schema.String),
+ *   // a consumer of many small items: fetch them 256 at a time
+ *   samples: ProcessQueue.schema(Schema.Number, { prefetch: 256 })
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category schemas
  */
 export const schema = <A>(
-  item: Schema.Codec<A, any, never, never>
-): Schema.Codec<ProcessQueue<A>, { readonly _tag: "ProcessQueue"; readonly ref: string }> =>
-  internal.schema(item, false) as Schema.Codec<ProcessQueue<A>, { readonly _tag: "ProcessQueue"; readonly ref: string }>
+  item: Schema.Codec<A, any, never, never>,
+  options?: ProxyOptions
+): Schema.Codec<ProcessQueue<A>, Reference<"ProcessQueue">> =>
+  internal.schema(item, false, options) as Schema.Codec<ProcessQueue<A>, Reference<"ProcessQueue">>
 
 /**
  * Puts an item, waiting while a bounded queue is full. With a `timeout`, fails with
@@ -201,6 +233,21 @@ export const isFull: <A>(self: ProcessQueue<A>) => Effect.Effect<boolean, QueueC
  * @category operations
  */
 export const end: <A>(self: ProcessQueue<A>) => Effect.Effect<void, QueueClosedError> = internal.end
+
+/**
+ * Waits until the puts this process has made reached the owner, and fails with the error
+ * of any the owner refused. Puts from a child to an unbounded queue are write-behind (as
+ * in Python: encoded, and so checked, at once, then sent in batches), so an item the
+ * owner refuses, because it does not fit the owner's Schema, is otherwise only reported
+ * at this proxy's next operation. Nothing to wait for in the owner's own process, nor for
+ * a bounded queue, whose puts wait for their slot.
+ *
+ * **Python** `Queue.close()` + `Queue.join_thread()`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const flush: <A>(self: ProcessQueue<A>) => Effect.Effect<void, PutError> = internal.flush
 
 /**
  * Shuts the queue down at once: its items are dropped, and every waiter in every process

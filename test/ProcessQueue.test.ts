@@ -234,6 +234,45 @@ describe("ProcessQueue", () => {
         assert.isDefined(joined.pollUnsafe(), "join returned after the one taskDone")
       }).pipe(Effect.scoped))
 
+    it.live("a child's puts are all in the queue when its result arrives", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        yield* Process.run(Q.produce, { args: { queue, items: range(5000), timeout: null } })
+        assert.strictEqual(yield* ProcessQueue.size(queue), 5000)
+        const taken: Array<number> = []
+        for (let i = 0; i < 5000; i++) taken.push(yield* ProcessQueue.get(queue))
+        assert.deepStrictEqual(taken, range(5000), "in order")
+      }).pipe(Effect.scoped))
+
+    it.live("prefetching consumers take every item exactly once, in order per consumer", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const consumers = [
+          yield* Process.spawn(Q.drainPrefetching, { args: queue }),
+          yield* Process.spawn(Q.drainPrefetching, { args: queue })
+        ]
+        for (const i of range(2000)) yield* ProcessQueue.put(queue, i)
+        yield* ProcessQueue.end(queue)
+        const results = yield* Effect.forEach(consumers, Process.result)
+        for (const taken of results) assert.deepStrictEqual(taken, sorted(taken), "FIFO within a consumer")
+        assert.deepStrictEqual(sorted(results.flat()), range(2000))
+      }).pipe(Effect.scoped))
+
+    it.live("items a SIGKILLed consumer prefetched but never took go back to the queue", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        for (const i of range(10)) yield* ProcessQueue.put(queue, i)
+        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "took")
+        const frozen = yield* Process.spawn(Q.prefetchThenFreeze, { args: { queue, marker } })
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 500 }))
+        assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0", "it took the first item")
+        assert.strictEqual(yield* ProcessQueue.size(queue), 2, "and holds seven more, unacknowledged")
+        yield* Process.kill(frozen)
+        yield* Process.join(frozen)
+        yield* ProcessQueue.end(queue)
+        assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(10).slice(1))
+      }).pipe(Effect.scoped))
+
     it.live("JoinableQueue across processes: join returns after the workers' taskDones; one too many fails", () =>
       Effect.gen(function*() {
         const queue = yield* JoinableQueue.make({ item: Schema.Number })

@@ -27,15 +27,18 @@ export interface Delivery {
   readonly back: () => void
 }
 
-/** What serving an op gives: its JSON result, and a delivery if the result must be settled. */
-export interface Served {
-  readonly value: Schema.Json
-  readonly delivery?: Delivery | undefined
-}
-
-/** An object that other processes reach by reference. Errors are already JSON (encoded by the object's module). */
+/**
+ * An object that other processes reach by reference. `serve` gives the op's JSON result
+ * (errors are already JSON, encoded by the object's module), and hands every value it
+ * delivers (a queue item) to `deliver` at the very moment it takes it, so that no
+ * interruption can come between taking a value and the bridge knowing of it.
+ */
 export interface Server {
-  readonly serve: (op: string, input: Schema.Json) => Effect.Effect<Served, Schema.Json>
+  readonly serve: (
+    op: string,
+    input: Schema.Json,
+    deliver: (delivery: Delivery) => void
+  ) => Effect.Effect<Schema.Json, Schema.Json>
 }
 
 // ---------------------------------------------------------------------------
@@ -89,35 +92,39 @@ export const serving = (): number => inService
 export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.Scope): Link => {
   const running = new Map<number, Fiber.Fiber<void>>()
   const unsettled = new Map<number, Delivery>()
+  let nextDelivery = 0
   let closed = false
 
   const run = (call: Protocol.Call): Effect.Effect<void> => {
     const server = servers.get(call.ref)
     if (server === undefined) {
-      return Effect.sync(() => send({ _tag: "Reply", id: call.id, ok: false, value: null, delivery: false }))
+      return Effect.sync(() => send({ _tag: "Reply", id: call.id, ok: false, value: null, deliveries: [] }))
     }
     inService++
-    return server.serve(call.op, call.input).pipe(
-      Effect.ensuring(Effect.sync(() => inService--)),
-      Effect.exit,
-      Effect.flatMap((exit) =>
+    const delivered: Array<Delivery> = []
+    return server.serve(call.op, call.input, (delivery) => delivered.push(delivery)).pipe(
+      // Runs whatever ended the serving, interruption included: every delivery is either
+      // announced in the reply or given back here.
+      Effect.onExit((exit) =>
         Effect.sync(() => {
+          inService--
           running.delete(call.id)
-          if (Exit.isSuccess(exit)) {
-            const { delivery, value } = exit.value
-            if (delivery !== undefined) {
-              // Too late: the child is gone, so the value goes straight back.
-              if (closed) return delivery.back()
-              unsettled.set(call.id, delivery)
-            }
-            send({ _tag: "Reply", id: call.id, ok: true, value, delivery: delivery !== undefined })
-          } else if (!closed) {
-            const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-            // Interrupted by a Cancel: the caller is not waiting for an answer.
-            if (error !== undefined) send({ _tag: "Reply", id: call.id, ok: false, value: error.error, delivery: false })
+          if (Exit.isSuccess(exit) && !closed) {
+            const ids = delivered.map((delivery) => {
+              const id = ++nextDelivery
+              unsettled.set(id, delivery)
+              return id
+            })
+            return send({ _tag: "Reply", id: call.id, ok: true, value: exit.value, deliveries: ids })
           }
+          for (const delivery of delivered) delivery.back()
+          if (closed || Exit.isSuccess(exit)) return
+          const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+          // Interrupted by a Cancel: the caller is not waiting for an answer.
+          if (error !== undefined) send({ _tag: "Reply", id: call.id, ok: false, value: error.error, deliveries: [] })
         })
-      )
+      ),
+      Effect.ignore
     )
   }
 
@@ -163,17 +170,21 @@ export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.S
 // ---------------------------------------------------------------------------
 // child side: calling up to the parent
 
-/** What a proxy gets back: the reply, and, for a relay, the delivery still to settle. */
+/** What a proxy gets back from a call. */
 export interface Answer {
   readonly ok: boolean
   /** `null` with `ok: false`: the object (or the parent) is gone. */
   readonly value: Schema.Json
-  readonly delivery?: Delivery | undefined
 }
 
 interface Uplink {
   readonly send: (message: Protocol.ChildMessage) => void
-  readonly pending: Map<number, Deferred.Deferred<Protocol.Reply>>
+  /** Writes what is pending to the socket now (a pipe write that returned survives a SIGKILL). */
+  readonly flushNow: () => void
+  readonly awaitDrain: Effect.Effect<void>
+  readonly pending: Map<number, (reply: Protocol.Reply) => void>
+  /** Write-behind buffers (a proxy's batched puts) to push out before anything else is sent. */
+  readonly flushers: Set<() => void>
   nextId: number
   closed: boolean
   acks: Array<number>
@@ -184,11 +195,51 @@ interface Uplink {
 let uplink: Uplink | undefined
 
 const gone: Answer = { ok: false, value: null }
-const goneReply: Protocol.Reply = { _tag: "Reply", id: 0, ok: false, value: null, delivery: false }
+const goneReply: Protocol.Reply = { _tag: "Reply", id: 0, ok: false, value: null, deliveries: [] }
 
 /** Called by the child bootstrap once it knows its parent. */
-export const connectUp = (send: (message: Protocol.ChildMessage) => void): void => {
-  uplink = { send, pending: new Map(), nextId: 0, closed: false, acks: [], backs: [], settleScheduled: false }
+export const connectUp = (
+  send: (message: Protocol.ChildMessage) => void,
+  flushNow: () => void,
+  awaitDrain: Effect.Effect<void>
+): void => {
+  uplink = {
+    send,
+    flushNow,
+    awaitDrain,
+    pending: new Map(),
+    flushers: new Set(),
+    nextId: 0,
+    closed: false,
+    acks: [],
+    backs: [],
+    settleScheduled: false
+  }
+}
+
+/** Registers a write-behind buffer; `flushUp` empties them all (before a result is reported, say). */
+export const addFlusher = (flush: () => void): void => {
+  uplink?.flushers.add(flush)
+}
+
+export const flushUp = (): void => {
+  if (uplink === undefined) return
+  for (const flush of uplink.flushers) flush()
+}
+
+/** Waits while the channel to the parent is congested: write-behind senders respect its backpressure. */
+export const awaitUplinkDrain: Effect.Effect<void> = Effect.suspend(() => uplink?.awaitDrain ?? Effect.void)
+
+/**
+ * Sends a call without waiting for its answer, which goes to `onAnswer` when it comes
+ * ("gone" if the parent is). For write-behind operations; never for deliveries.
+ */
+export const post = (ref: string, op: string, input: Schema.Json, onAnswer: (answer: Answer) => void): void => {
+  const link = uplink
+  if (link === undefined || link.closed) return onAnswer(gone)
+  const id = ++link.nextId
+  link.pending.set(id, (reply) => onAnswer({ ok: reply.ok, value: reply.value }))
+  link.send({ _tag: "Call", id, ref, op, input })
 }
 
 export const hasUplink = (): boolean => uplink !== undefined
@@ -196,75 +247,93 @@ export const hasUplink = (): boolean => uplink !== undefined
 /** Replies are routed here by the child bootstrap. */
 export const onReply = (reply: Protocol.Reply): void => {
   if (uplink === undefined) return
-  const deferred = uplink.pending.get(reply.id)
-  if (deferred === undefined) {
-    // Its caller gave up before the answer came: a delivered value goes back.
-    if (reply.delivery) settle(uplink, reply.id, false)
+  const resume = uplink.pending.get(reply.id)
+  if (resume === undefined) {
+    // Its caller gave up before the answer came: delivered values go back.
+    for (const id of reply.deliveries) settle(uplink, id, false)
     return
   }
   uplink.pending.delete(reply.id)
-  Deferred.doneUnsafe(deferred, Exit.succeed(reply))
+  resume(reply)
 }
 
 /** The parent is gone: every call in flight, and every later one, is answered "gone". */
 export const disconnectUp = (): void => {
   if (uplink === undefined || uplink.closed) return
   uplink.closed = true
-  for (const deferred of uplink.pending.values()) Deferred.doneUnsafe(deferred, Exit.succeed(goneReply))
+  for (const resume of uplink.pending.values()) resume(goneReply)
   uplink.pending.clear()
 }
 
+/**
+ * Settles a delivery. An `ack` goes out at once, flushed to the socket, before the value
+ * reaches the caller's code: were this process killed right after, the owner must not
+ * give a value its taker already had to another. A `back` can wait for the end of the
+ * turn and go out with others.
+ */
 const settle = (link: Uplink, id: number, ack: boolean) => {
   ;(ack ? link.acks : link.backs).push(id)
+  if (ack) return sendSettle(link, true)
   if (link.settleScheduled) return
   link.settleScheduled = true
-  queueMicrotask(() => {
-    link.settleScheduled = false
-    if (link.closed) return
-    link.send({ _tag: "Settle", ack: link.acks, back: link.backs })
-    link.acks = []
-    link.backs = []
-  })
+  queueMicrotask(() => sendSettle(link, false))
+}
+
+const sendSettle = (link: Uplink, now: boolean) => {
+  link.settleScheduled = false
+  if (link.closed || (link.acks.length === 0 && link.backs.length === 0)) return
+  link.send({ _tag: "Settle", ack: link.acks, back: link.backs })
+  link.acks = []
+  link.backs = []
+  if (now) link.flushNow()
 }
 
 /**
- * Calls `op` on `ref` in the parent. With `relay`, a delivery is not settled here but
- * returned, for the caller to settle when its own caller does; otherwise it is
- * acknowledged as soon as this fiber has the value.
+ * Calls `op` on `ref` in the parent. Values delivered in the answer are acknowledged as
+ * soon as this fiber has it, unless `accept` is given: it is then called, before `call`
+ * returns and with no interruption possible in between, with the answer and a delivery
+ * per delivered value, in order, for the caller to settle (a relay, when its own caller
+ * does; a prefetching proxy, item by item as they are taken).
  */
-export const call = (ref: string, op: string, input: Schema.Json, relay = false): Effect.Effect<Answer> =>
+export const call = (
+  ref: string,
+  op: string,
+  input: Schema.Json,
+  accept?: (answer: Answer, deliveries: ReadonlyArray<Delivery>) => void
+): Effect.Effect<Answer> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
       const link = uplink
       if (link === undefined || link.closed) return Effect.succeed<Answer>(gone)
+      for (const flush of link.flushers) flush()
       const id = ++link.nextId
       const deferred = Deferred.makeUnsafe<Protocol.Reply>()
-      link.pending.set(id, deferred)
+      link.pending.set(id, (reply) => Deferred.doneUnsafe(deferred, Exit.succeed(reply)))
       link.send({ _tag: "Call", id, ref, op, input })
       return restore(Deferred.await(deferred)).pipe(
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             link.pending.delete(id)
-            const answered = deferred.effect
+            const answered = deferred.effect as Exit.Exit<Protocol.Reply> | undefined
             if (answered === undefined) link.send({ _tag: "Cancel", id })
-            else {
-              // The answer crossed our interruption: hand a delivered value back.
-              const exit = answered as Exit.Exit<Protocol.Reply>
-              if (Exit.isSuccess(exit) && exit.value.delivery) settle(link, id, false)
-            }
+            // The answer crossed our interruption: hand delivered values back.
+            else if (Exit.isSuccess(answered)) for (const delivery of answered.value.deliveries) settle(link, delivery, false)
           })
         ),
         Effect.map((reply): Answer => {
-          if (!reply.delivery) return { ok: reply.ok, value: reply.value }
-          if (!relay) {
-            settle(link, id, true)
-            return { ok: reply.ok, value: reply.value }
+          const answer: Answer = { ok: reply.ok, value: reply.value }
+          if (accept === undefined) {
+            for (const delivery of reply.deliveries) settle(link, delivery, true)
+          } else {
+            accept(
+              answer,
+              reply.deliveries.map((delivery) => ({
+                ack: () => settle(link, delivery, true),
+                back: () => settle(link, delivery, false)
+              }))
+            )
           }
-          return {
-            ok: reply.ok,
-            value: reply.value,
-            delivery: { ack: () => settle(link, id, true), back: () => settle(link, id, false) }
-          }
+          return answer
         })
       )
     })
@@ -282,14 +351,32 @@ export const referenceSchema = <H extends object, Tag extends string>(options: {
   readonly tag: Tag
   readonly is: (u: unknown) => u is H
   readonly toRef: (handle: H) => string
-  readonly fromRef: (ref: string) => H
-}): Schema.Codec<H, { readonly _tag: Tag; readonly ref: string }> =>
-  Schema.Struct({ _tag: Schema.Literal(options.tag), ref: Schema.String }).pipe(
+  readonly fromRef: (ref: string, meta: Schema.Json | undefined) => H
+  /** What a proxy needs to know besides the reference (a queue: whether it is bounded). */
+  readonly meta?: ((handle: H) => Schema.Json) | undefined
+}): Schema.Codec<H, Reference<Tag>> =>
+  Schema.Struct({
+    _tag: Schema.Literal(options.tag),
+    ref: Schema.String,
+    meta: Schema.optionalKey(Schema.Json)
+  }).pipe(
     Schema.decodeTo(
       Schema.declare(options.is),
       SchemaTransformation.transform({
-        decode: ({ ref }) => options.fromRef(ref),
-        encode: (handle) => ({ _tag: options.tag, ref: options.toRef(handle) })
+        decode: ({ meta, ref }) => options.fromRef(ref, meta),
+        encode: (handle) => {
+          const ref = options.toRef(handle)
+          return options.meta === undefined
+            ? { _tag: options.tag, ref }
+            : { _tag: options.tag, ref, meta: options.meta(handle) }
+        }
       })
     )
   )
+
+/** How a handle crosses a process boundary. */
+export interface Reference<Tag extends string> {
+  readonly _tag: Tag
+  readonly ref: string
+  readonly meta?: Schema.Json
+}

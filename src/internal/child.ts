@@ -80,7 +80,7 @@ export const main = (): void => {
   process.on("unhandledRejection", onUncaught)
 
   const run = async (start: Protocol.Start) => {
-    Bridge.connectUp(send)
+    Bridge.connectUp(send, () => channel.flush(), channel.awaitDrain)
     Current.setChild({
       name: start.name,
       identity: start.identity,
@@ -124,6 +124,8 @@ export const main = (): void => {
     if (Exit.isFailure(result) && Cause.hasDies(result.cause) && requested === undefined) {
       process.stderr.write(`Process ${name}:\n${Cause.pretty(result.cause)}\n`)
     }
+    // Batched puts go out before the result: a child's puts are in the queue when its result arrives.
+    Bridge.flushUp()
     if (stoppedBy === undefined || stoppedBy === "parent-gone") {
       if (requested !== undefined) {
         send({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) })

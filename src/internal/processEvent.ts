@@ -105,10 +105,7 @@ const serverOf = (backend: Backend): Bridge.Server => ({
           return Effect.fail(new EventClosedError({ message: `no operation '${op}' on an event` }))
       }
     })()
-    return served.pipe(
-      Effect.map((value) => ({ value })),
-      Effect.mapError(encodeError)
-    )
+    return Effect.mapError(served, encodeError)
   }
 })
 

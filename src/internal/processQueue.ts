@@ -37,6 +37,8 @@ interface Backend<A> {
   readonly shutdown: Effect.Effect<void>
   readonly taskDone: Effect.Effect<void, TaskDoneError | QueueClosedError>
   readonly join: Effect.Effect<void, QueueClosedError>
+  /** Waits until this process's write-behind puts reached the owner; fails with a refusal. */
+  readonly flush: Effect.Effect<void, PutError>
   /** Serves the same queue to a child: the owner serves from its store, a proxy relays up. */
   readonly server: Bridge.Server
 }
@@ -45,11 +47,13 @@ class QueueImpl<A> implements ProcessQueue.ProcessQueue<A> {
   readonly [TypeId]: ProcessQueue.Variance<A> = variance
   readonly backend: Backend<A>
   readonly joinable: boolean
+  readonly bounded: boolean
   readonly owned: boolean
-  constructor(backend: Backend<A>, joinable: boolean, owned: boolean) {
+  constructor(backend: Backend<A>, options: { joinable: boolean; bounded: boolean; owned: boolean }) {
     this.backend = backend
-    this.joinable = joinable
-    this.owned = owned
+    this.joinable = options.joinable
+    this.bounded = options.bounded
+    this.owned = options.owned
   }
   pipe() {
     return pipeArguments(this, arguments)
@@ -111,6 +115,8 @@ const fromWire = (value: Schema.Json): QueueError | Cause.Done => {
   )
 }
 
+const TakeManyInput = Schema.decodeUnknownOption(Schema.Struct({ max: Schema.Int, wait: Schema.Json }))
+const PutManyInput = Schema.decodeUnknownOption(Schema.Struct({ items: Schema.Array(Schema.Json) }))
 const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Json, wait: Schema.Json }))
 const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
 const waitFromWire = (input: Schema.Json): Store.Wait => {
@@ -137,41 +143,17 @@ export const make = <A>(options: {
     const codec = itemCodec(options.item)
     const backend: Backend<A> = {
       put: (item, wait) => Effect.flatMap(codec.encode(item), (json) => Store.put(store, json, wait)),
-      take: (wait) => Effect.flatMap(Store.take(store, wait, false), ({ item }) => codec.decode(item)),
+      take: (wait) => Effect.flatMap(Store.take(store, wait), codec.decode),
       size: Store.guard(store, Effect.sync(() => Store.size(store))),
       isFull: Store.guard(store, Effect.sync(() => Store.isFull(store))),
       end: Store.end(store),
       shutdown: Effect.sync(() => Store.shutdown(store, new QueueClosedError({ message: "the queue was shut down" }))),
       taskDone: Store.taskDone(store),
       join: Store.join(store),
-      server: {
-        serve: (op, input) => {
-          switch (op) {
-            case "put": {
-              const decoded = PutInput(input)
-              if (Option.isNone(decoded)) {
-                return Effect.fail(toWire(new ItemDecodeError({ message: "a put without an item" })))
-              }
-              const { item, wait } = decoded.value
-              // Validated where it enters: a producer with another idea of the Schema is refused.
-              return codec.decode(item).pipe(
-                Effect.andThen(Store.put(store, item, waitFromWire(wait))),
-                Effect.as({ value: null }),
-                Effect.mapError(toWire)
-              )
-            }
-            case "take":
-              return Store.take(store, waitFromWire(input), true).pipe(
-                Effect.map(({ delivery, item }) => ({ value: item, delivery })),
-                Effect.mapError(toWire)
-              )
-            default:
-              return serveSimple(backend, op)
-          }
-        }
-      }
+      flush: Effect.void,
+      server: { serve: (op, input, deliver) => serveOwner(store, codec, backend, op, input, deliver) }
     }
-    const queue = new QueueImpl(backend, options.joinable, true)
+    const queue = new QueueImpl(backend, { joinable: options.joinable, bounded: capacity !== Infinity, owned: true })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         Store.shutdown(store, new QueueClosedError({ message: "the scope that owns the queue has ended" }))
@@ -181,8 +163,68 @@ export const make = <A>(options: {
     return queue as ProcessQueue.ProcessQueue<A>
   })
 
+/** What the owner does for a child. */
+const serveOwner = <A>(
+  store: Store.Store,
+  codec: ItemCodec<A>,
+  backend: Backend<A>,
+  op: string,
+  input: Schema.Json,
+  deliver: (delivery: Bridge.Delivery) => void
+): Effect.Effect<Schema.Json, Schema.Json> => {
+  switch (op) {
+    case "put": {
+      const decoded = PutInput(input)
+      if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a put without an item" })))
+      // Validated where it enters: a producer with another idea of the Schema is refused.
+      return codec.decode(decoded.value.item).pipe(
+        Effect.andThen(Store.put(store, decoded.value.item, waitFromWire(decoded.value.wait))),
+        Effect.as(null),
+        Effect.mapError(toWire)
+      )
+    }
+    case "putMany": {
+      // A child's write-behind batch (unbounded queues only): every item that fits is
+      // taken; the producer hears of the others at its next operation, and we log them.
+      const decoded = PutManyInput(input)
+      if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a batch without items" })))
+      return Effect.gen(function*() {
+        let refused = 0
+        let first: ItemDecodeError | undefined
+        for (const item of decoded.value.items) {
+          const valid = yield* Effect.exit(codec.decode(item))
+          if (Exit.isSuccess(valid)) yield* Store.put(store, item, noWait)
+          else {
+            refused++
+            first ??= Cause.squash(valid.cause) as ItemDecodeError
+          }
+        }
+        if (first === undefined) return null
+        const error = new ItemDecodeError({ message: `${refused} item(s) refused where they arrived: ${first.message}` })
+        yield* Effect.logWarning(error.message)
+        return yield* Effect.fail(error)
+      }).pipe(Effect.mapError(toWire))
+    }
+    case "take":
+      return Store.take(store, waitFromWire(input), deliver).pipe(Effect.mapError(toWire))
+    case "takeMany": {
+      // A prefetching consumer: the first item as a take, then whatever else is there now.
+      const decoded = TakeManyInput(input)
+      if (Option.isNone(decoded)) return Effect.fail(toWire(new QueueClosedError({ message: "a bad takeMany" })))
+      const { max, wait } = decoded.value
+      return Effect.gen(function*() {
+        const items: Array<Schema.Json> = [yield* Store.take(store, waitFromWire(wait), deliver)]
+        while (items.length < max && Store.size(store) > 0) items.push(yield* Store.take(store, noWait, deliver))
+        return items
+      }).pipe(Effect.mapError(toWire))
+    }
+    default:
+      return serveSimple(backend, op)
+  }
+}
+
 /** The operations that carry no item, served the same way by owners and proxies. */
-const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Bridge.Served, Schema.Json> => {
+const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Schema.Json, Schema.Json> => {
   const run = ((): Effect.Effect<Schema.Json, QueueError> => {
     switch (op) {
       case "size":
@@ -201,48 +243,141 @@ const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Bridge.S
         return Effect.fail(new QueueClosedError({ message: `no operation '${op}' on a queue` }))
     }
   })()
-  return run.pipe(Effect.map((value) => ({ value })), Effect.mapError(toWire))
+  return Effect.mapError(run, toWire)
 }
 
 // ---------------------------------------------------------------------------
 // proxies to a parent's queue
 
-const proxy = <A>(ref: string, item: Schema.Codec<A, any, never, never>, joinable: boolean): QueueImpl<A> => {
+/** A producer sends at most this many batched items before it waits for the channel to drain. */
+const writeBehindLimit = 4096
+
+const proxy = <A>(
+  ref: string,
+  item: Schema.Codec<A, any, never, never>,
+  options: { readonly joinable: boolean; readonly bounded: boolean; readonly prefetch: number }
+): QueueImpl<A> => {
   const codec = itemCodec(item)
-  const call = (op: string, input: Schema.Json = null) =>
-    Effect.flatMap(Bridge.call(ref, op, input), (answer) =>
+  const call = (op: string, input: Schema.Json = null, accept?: Parameters<typeof Bridge.call>[3]) =>
+    Effect.flatMap(Bridge.call(ref, op, input, accept), (answer) =>
       answer.ok ? Effect.succeed(answer.value) : Effect.fail(fromWire(answer.value)))
+
+  // Puts to an unbounded queue are write-behind, as Python's are: encoded (and so checked)
+  // here and now, sent in one batch per turn of the event loop. A batch the owner refuses
+  // fails this proxy's next operation. A bounded queue's put waits for its slot instead.
+  let outbox: Array<Schema.Json> = []
+  let refused: PutError | undefined
+  const flushOutbox = () => {
+    if (outbox.length === 0) return
+    const items = outbox
+    outbox = []
+    Bridge.post(ref, "putMany", { items }, (answer) => {
+      if (!answer.ok) refused ??= fromWire(answer.value) as PutError
+    })
+  }
+  if (!options.bounded) Bridge.addFlusher(flushOutbox)
+  const takeRefusal = (): PutError | undefined => {
+    const error = refused
+    refused = undefined
+    return error
+  }
+  const writeBehind = (value: A): Effect.Effect<void, PutError> =>
+    Effect.suspend(() => {
+      const error = takeRefusal()
+      if (error !== undefined) return Effect.fail(error)
+      return Effect.flatMap(codec.encode(value), (json) => {
+        outbox.push(json)
+        if (outbox.length === 1) setImmediate(flushOutbox)
+        if (outbox.length < writeBehindLimit) return Effect.void
+        flushOutbox()
+        return Bridge.awaitUplinkDrain
+      })
+    })
+
+  // With a prefetch above 1, a get asks for up to that many items at once and keeps the
+  // rest here; each stays the owner's (in flight) until this process takes it, and goes
+  // back if this process ends first.
+  const buffer: Array<{ readonly item: Schema.Json; readonly delivery: Bridge.Delivery }> = []
+  const takeBuffered = Effect.suspend(() => {
+    const next = buffer.shift()!
+    next.delivery.ack()
+    return codec.decode(next.item)
+  })
+  const prefetching = (wait: Store.Wait): Effect.Effect<A, TakeError> =>
+    Effect.suspend(() => {
+      if (buffer.length > 0) return takeBuffered
+      const fill: Parameters<typeof Bridge.call>[3] = (answer, deliveries) => {
+        if (!answer.ok || !Array.isArray(answer.value)) return deliveries.forEach((delivery) => delivery.back())
+        answer.value.forEach((item, i) => buffer.push({ item, delivery: deliveries[i]! }))
+      }
+      return Effect.flatMap(
+        call("takeMany", { max: options.prefetch, wait: waitToWire(wait) }, fill) as Effect.Effect<
+          Schema.Json,
+          TakeError
+        >,
+        () => takeBuffered
+      )
+    })
+
   const backend: Backend<A> = {
     put: (value, wait) =>
-      Effect.flatMap(codec.encode(value), (json) =>
-        call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>),
+      options.bounded
+        ? Effect.flatMap(codec.encode(value), (json) =>
+          call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>)
+        : writeBehind(value),
     take: (wait) =>
-      Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode),
+      options.prefetch > 1
+        ? prefetching(wait)
+        : Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode),
     size: Effect.map(call("size") as Effect.Effect<Schema.Json, QueueClosedError>, Number),
     isFull: Effect.map(call("isFull") as Effect.Effect<Schema.Json, QueueClosedError>, (value) => value === true),
     end: Effect.asVoid(call("end") as Effect.Effect<Schema.Json, QueueClosedError>),
     shutdown: Effect.ignore(call("shutdown")),
     taskDone: Effect.asVoid(call("taskDone") as Effect.Effect<Schema.Json, TaskDoneError | QueueClosedError>),
     join: Effect.asVoid(call("join") as Effect.Effect<Schema.Json, QueueClosedError>),
+    // A round trip behind the batches: their answers come first, so a refusal is known after it.
+    flush: Effect.suspend(() => {
+      if (options.bounded) return Effect.void
+      return Effect.flatMap(Effect.ignore(call("size")), () => {
+        const error = takeRefusal()
+        return error === undefined ? Effect.void : Effect.fail(error)
+      })
+    }),
     // A grandchild's calls go up as they are; deliveries are settled when the grandchild settles them.
     server: {
-      serve: (op, input) =>
-        Effect.flatMap(Bridge.call(ref, op, input, true), (answer) =>
-          answer.ok
-            ? Effect.succeed<Bridge.Served>({ value: answer.value, delivery: answer.delivery })
-            : Effect.fail(answer.value === null ? toWire(fromWire(null)) : answer.value))
+      serve: (op, input, deliver) =>
+        Effect.flatMap(
+          Bridge.call(ref, op, input, (_, deliveries) => deliveries.forEach(deliver)),
+          (answer) => answer.ok ? Effect.succeed(answer.value) : Effect.fail(answer.value ?? toWire(fromWire(null)))
+        )
     }
   }
-  return new QueueImpl(backend, joinable, false)
+  return new QueueImpl(backend, { joinable: options.joinable, bounded: options.bounded, owned: false })
 }
 
-export const schema = <A>(item: Schema.Codec<A, any, never, never>, joinable: boolean) =>
-  Bridge.referenceSchema({
+export const schema = <A>(
+  item: Schema.Codec<A, any, never, never>,
+  joinable: boolean,
+  options?: { readonly prefetch?: number | undefined }
+) => {
+  const prefetch = options?.prefetch ?? 1
+  if (!Number.isInteger(prefetch) || prefetch < 1) {
+    throw new RangeError(`a queue's prefetch must be a positive integer, got ${prefetch}`)
+  }
+  return Bridge.referenceSchema({
     tag: joinable ? "JoinableQueue" : "ProcessQueue",
     is: (u: unknown): u is ProcessQueue.ProcessQueue<A> => isProcessQueue(u) && isJoinable(u) === joinable,
     toRef: (queue) => Bridge.register(queue, backendOf(queue).server),
-    fromRef: (ref) => Bridge.lookup<ProcessQueue.ProcessQueue<A>>(ref) ?? proxy(ref, item, joinable)
+    meta: (queue) => ({ bounded: (queue as QueueImpl<A>).bounded }),
+    fromRef: (ref, meta) =>
+      Bridge.lookup<ProcessQueue.ProcessQueue<A>>(ref) ??
+        proxy(ref, item, {
+          joinable,
+          bounded: !(Predicate.hasProperty(meta, "bounded") && meta.bounded === false),
+          prefetch
+        })
   })
+}
 
 // ---------------------------------------------------------------------------
 // operations
@@ -285,3 +420,4 @@ export const end = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).en
 export const shutdown = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).shutdown
 export const taskDone = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).taskDone
 export const join = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).join
+export const flush = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).flush

@@ -62,8 +62,8 @@ export type Call = typeof Call.Type
 export const Cancel = Schema.TaggedStruct("Cancel", { id: Schema.Int })
 
 /**
- * Child → parent: what became of replies that delivered a value the parent must not lose
- * (a queue item): `ack`, handed to the caller; `back`, not taken (the caller gave up), so
+ * Child → parent: what became of delivered values the parent must not lose (queue items),
+ * by delivery id: `ack`, handed to a caller; `back`, not taken (the caller gave up), so
  * the value goes back where it came from.
  */
 export const Settle = Schema.TaggedStruct("Settle", {
@@ -75,13 +75,13 @@ export type Settle = typeof Settle.Type
 /**
  * Parent → child: the answer to a `Call`. `value` is the op's result when `ok`, its
  * encoded error otherwise, and `null` with `ok: false` when the object no longer exists.
- * `delivery` replies must be settled.
+ * `deliveries` are the ids of the values it hands over (queue items) that must be settled.
  */
 export const Reply = Schema.TaggedStruct("Reply", {
   id: Schema.Int,
   ok: Schema.Boolean,
   value: Schema.Json,
-  delivery: Schema.Boolean
+  deliveries: Schema.Array(Schema.Int)
 })
 export type Reply = typeof Reply.Type
 

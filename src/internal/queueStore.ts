@@ -148,23 +148,27 @@ export const put = (store: Store, item: Item, wait: Wait): Effect.Effect<void, Q
   })
 
 /**
- * Takes the next item. With `holdSlot` (a child's take), the item stays in flight and the
- * returned delivery must be settled: `ack` once the child has it, `back` otherwise.
+ * Takes the next item. With `onDelivered` (a child's take), the item stays in flight and
+ * its delivery is handed to `onDelivered` in the same step that takes it, to be settled:
+ * `ack` once the child has it, `back` otherwise.
  */
 export const take = (
   store: Store,
   wait: Wait,
-  holdSlot: boolean
-): Effect.Effect<{ readonly item: Item; readonly delivery: Delivery | undefined }, Cause.Done | QueueEmptyError | QueueClosedError> =>
+  onDelivered?: (delivery: Delivery) => void
+): Effect.Effect<Item, Cause.Done | QueueEmptyError | QueueClosedError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
+      const holdSlot = onDelivered !== undefined
       if (store.closed !== undefined) return Effect.fail(store.closed)
       if (size(store) > 0) {
         const item = shift(store)
-        if (holdSlot) store.inFlight++
-        else admitPutters(store)
+        if (holdSlot) {
+          store.inFlight++
+          onDelivered(deliveryOf(store, item))
+        } else admitPutters(store)
         finishIfEnded(store)
-        return Effect.succeed({ item, delivery: holdSlot ? deliveryOf(store, item) : undefined })
+        return Effect.succeed(item)
       }
       if (store.ended && store.inFlight === 0) return Effect.fail(Cause.Done())
       if (wait._tag === "NoWait") return Effect.fail(new QueueEmptyError({ message: "the queue is empty" }))
@@ -173,7 +177,11 @@ export const take = (
       const waiting = restore(Deferred.await(taker.deferred)).pipe(
         Effect.onExit((exit) =>
           Effect.sync(() => {
-            if (Exit.isSuccess(exit)) return
+            if (Exit.isSuccess(exit)) {
+              // Still in the uninterruptible part: the delivery is known before anything can stop us.
+              if (holdSlot) onDelivered(deliveryOf(store, exit.value))
+              return
+            }
             remove(store.takers, taker)
             // Handed an item just as it gave up: the item goes back, untouched.
             const handed = taker.deferred.effect as Exit.Exit<Item, unknown> | undefined
@@ -184,14 +192,13 @@ export const take = (
           })
         )
       )
-      const timed = wait.timeout === undefined ? waiting : Effect.timeoutOption(waiting, wait.timeout).pipe(
+      return wait.timeout === undefined ? waiting : Effect.timeoutOption(waiting, wait.timeout).pipe(
         Effect.flatMap((item) =>
           item._tag === "Some"
             ? Effect.succeed(item.value)
             : Effect.fail(new QueueEmptyError({ message: `the queue stayed empty for ${wait.timeout} ms` }))
         )
       )
-      return Effect.map(timed, (item) => ({ item, delivery: holdSlot ? deliveryOf(store, item) : undefined }))
     })
   )
 
