@@ -3,6 +3,7 @@
  * signals and the scope rules (join non-daemons, terminate daemons and interrupted).
  */
 import * as ChildProcess from "node:child_process"
+import * as Module from "node:module"
 import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -29,13 +30,13 @@ import {
   ProcessError,
   type ProcessErrorReason,
   SignalError,
-  SpawnError,
-  UncaughtError
+  SpawnError
 } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as Bridge from "./bridge.ts"
 import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
+import { errorMessage, uncaught } from "./errors.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Protocol from "./protocol.ts"
 import * as internalTarget from "./target.ts"
@@ -58,6 +59,19 @@ const channelCloseGrace = 1000
 const signalNumber = (signal: NodeJS.Signals): number => Os.constants.signals[signal] ?? 0
 const signalName = (exitCode: number): string | undefined =>
   Object.entries(Os.constants.signals).find(([, n]) => n === -exitCode)?.[0]
+
+/**
+ * The child's environment: the parent's, the caller's additions, and Node's compile cache
+ * turned on from the start, so that even the bootstrap (a `.ts` file when running from
+ * source) and Effect load from cached code in every child after the first.
+ */
+const childEnv = (extra: Record<string, string | undefined> | undefined): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  if (env["NODE_COMPILE_CACHE"] === undefined && env["NODE_DISABLE_COMPILE_CACHE"] === undefined) {
+    env["NODE_COMPILE_CACHE"] = Module.getCompileCacheDir?.() ?? Path.join(Os.tmpdir(), "node-compile-cache")
+  }
+  return env
+}
 
 /** Debugger flags would make the child try to bind the parent's inspector port. */
 const isDebuggerFlag = (flag: string) => /^--(inspect|debug)(-brk|-port|-wait|-publish-uid)?(=|$)/.test(flag)
@@ -200,7 +214,7 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
     try {
       child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {
         cwd: options.cwd,
-        env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+        env: childEnv(options.env),
         // stdin is closed in the child, as in Python; stdout and stderr are shared.
         stdio: ["ignore", "inherit", "inherit", "pipe"],
         detached: !Current.isChild()
@@ -390,13 +404,6 @@ const settle = <A, E>(
   return Exit.fail(self.error(new ExitCodeError({ exitCode })))
 }
 
-export const uncaught = (defect: unknown): UncaughtError =>
-  defect instanceof Error
-    ? new UncaughtError({ name: defect.name, message: defect.message, stack: defect.stack })
-    : new UncaughtError({ name: "Error", message: errorMessage(defect) })
-
-export const errorMessage = (u: unknown): string =>
-  u instanceof Error ? u.message : typeof u === "string" ? u : String(u)
 
 // ---------------------------------------------------------------------------
 // signals and waiting
