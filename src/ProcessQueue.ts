@@ -56,6 +56,15 @@ export interface ProcessQueue<in out A> extends Pipeable {
 }
 
 /**
+ * How a queue or an event crosses a process boundary: a reference to the owner's object
+ * (and what a proxy needs to know of it), never the items themselves.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { Reference } from "./internal/bridge.ts"
+
+/**
  * @since 0.1.0
  * @category models
  */
