@@ -21,6 +21,14 @@ export * as ProcessLogger from "./ProcessLogger.ts"
 /**
  * @since 0.1.0
  */
+export * as ProcessPool from "./ProcessPool.ts"
+/**
+ * @since 0.1.0
+ */
+export * as ProcessPoolError from "./ProcessPoolError.ts"
+/**
+ * @since 0.1.0
+ */
 export * as ProcessQueue from "./ProcessQueue.ts"
 /**
  * @since 0.1.0

@@ -393,6 +393,16 @@ describe("Process", () => {
   })
 
   describe("logging", () => {
+    it.live("join returns only after the child's last logs were emitted", () =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 5; i++) {
+          const { layer, logs } = capture()
+          const p = yield* Process.spawn(T.logs).pipe(Effect.provide(layer))
+          yield* Process.join(p)
+          assert.isTrue(logs.some((log) => JSON.stringify(log.message).includes("hello from the child")), `run ${i}`)
+        }
+      }).pipe(Effect.scoped))
+
     it.live("a child's logs reach the parent's logger with level, annotations, name and pid", () =>
       Effect.gen(function*() {
         const { layer, logs } = capture()

@@ -69,6 +69,16 @@ describe("ProcessEvent", () => {
       yield* Process.kill(p)
     }).pipe(Effect.scoped))
 
+  it.live("a child's call that arrives while its scope is closing (joining it) is still served", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.gen(function*() {
+        const event = yield* ProcessEvent.make
+        yield* ProcessEvent.set(event)
+        return yield* Process.spawn(E.lateIsSet, { args: { event, ms: 500 } })
+      }).pipe(Effect.scoped)
+      assert.isTrue(yield* Process.result(p))
+    }))
+
   it.live("closing the owner's scope fails every waiter in every child with EventClosedError", () =>
     Effect.gen(function*() {
       const owner = yield* Scope.make()

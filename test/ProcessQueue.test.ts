@@ -289,6 +289,17 @@ describe("ProcessQueue", () => {
         assert.instanceOf(error, ProcessQueueError.TaskDoneError)
       }).pipe(Effect.scoped))
 
+    it.live("a child's get that arrives while its scope is closing (joining it) is still served", () =>
+      Effect.gen(function*() {
+        const p = yield* Effect.gen(function*() {
+          const queue = yield* ProcessQueue.make({ item: Schema.Number })
+          const p = yield* Process.spawn(Q.lateGet, { args: { queue, ms: 500 } })
+          yield* ProcessQueue.put(queue, 11)
+          return p
+        }).pipe(Effect.scoped)
+        assert.strictEqual(yield* Process.result(p), 11)
+      }))
+
     it.live("closing the owner's scope fails every waiter in every child with QueueClosedError", () =>
       Effect.gen(function*() {
         const owner = yield* Scope.make()

@@ -18,7 +18,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Protocol from "./protocol.ts"
 
 /** A value the owner must get back unless the receiver acknowledges it. */
@@ -81,7 +81,7 @@ export interface Link {
   readonly onCancel: (id: number) => void
   readonly onSettle: (settle: Protocol.Settle) => void
   /** The child is gone: stop its calls, take back what it had not acknowledged. */
-  readonly close: () => void
+  readonly close: Effect.Effect<void>
 }
 
 let inService = 0
@@ -89,8 +89,13 @@ let inService = 0
 /** How many calls from children are being served right now, in all links (for tests and diagnostics). */
 export const serving = (): number => inService
 
-export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.Scope): Link => {
+export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
+  // The calls of a child are served in a scope of their own, that lives as long as its
+  // channel: not in the scope the child was spawned in, which is already closing while
+  // it waits for the child to end, and would cut short the calls the child still makes.
+  const scope = Scope.makeUnsafe()
   const running = new Map<number, Fiber.Fiber<void>>()
+  const cancelled = new Set<number>()
   const unsettled = new Map<number, Delivery>()
   let nextDelivery = 0
   let closed = false
@@ -118,10 +123,11 @@ export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.S
             return send({ _tag: "Reply", id: call.id, ok: true, value: exit.value, deliveries: ids })
           }
           for (const delivery of delivered) delivery.back()
-          if (closed || Exit.isSuccess(exit)) return
-          const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
           // Interrupted by a Cancel: the caller is not waiting for an answer.
-          if (error !== undefined) send({ _tag: "Reply", id: call.id, ok: false, value: error.error, deliveries: [] })
+          if (closed || Exit.isSuccess(exit) || cancelled.delete(call.id)) return
+          const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+          // Interrupted otherwise (this process is ending): the caller hears the object is gone.
+          send({ _tag: "Reply", id: call.id, ok: false, value: error === undefined ? null : error.error, deliveries: [] })
         })
       ),
       Effect.ignore
@@ -143,6 +149,7 @@ export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.S
       const fiber = running.get(id)
       if (fiber !== undefined) {
         running.delete(id)
+        cancelled.add(id)
         fiber.interruptUnsafe()
       }
     },
@@ -156,14 +163,14 @@ export const serveChild = (send: (reply: Protocol.Reply) => void, scope: Scope.S
         unsettled.delete(id)
       }
     },
-    close: () => {
-      if (closed) return
+    close: Effect.suspend(() => {
+      if (closed) return Effect.void
       closed = true
-      for (const fiber of running.values()) fiber.interruptUnsafe()
       running.clear()
       for (const delivery of unsettled.values()) delivery.back()
       unsettled.clear()
-    }
+      return Scope.close(scope, Exit.void)
+    })
   }
 }
 
@@ -243,6 +250,22 @@ export const post = (ref: string, op: string, input: Schema.Json, onAnswer: (ans
 }
 
 export const hasUplink = (): boolean => uplink !== undefined
+
+let pushHandler: ((payload: Schema.Json) => void) | undefined
+
+/** Installs the handler of the parent's pushes (one per process: a pool worker's loop). */
+export const onPushDown = (handler: ((payload: Schema.Json) => void) | undefined): void => {
+  pushHandler = handler
+}
+
+/** Routed here by the child bootstrap. */
+export const receivePush = (payload: Schema.Json): void => pushHandler?.(payload)
+
+/** Sends a push to the parent; `false` once the channel is congested or gone. */
+export const pushUp = (payload: Schema.Json): void => {
+  if (uplink === undefined || uplink.closed) return
+  uplink.send({ _tag: "Push", payload })
+}
 
 /** Replies are routed here by the child bootstrap. */
 export const onReply = (reply: Protocol.Reply): void => {

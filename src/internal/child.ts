@@ -38,6 +38,7 @@ export const main = (): void => {
       }
       const message = decoded.success
       if (message._tag === "Reply") return Bridge.onReply(message)
+      if (message._tag === "Push") return Bridge.receivePush(message.payload)
       if (started) return
       started = true
       name = message.name

@@ -20,6 +20,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as References from "effect/References"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
 import {
@@ -99,6 +100,8 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   ready = false
   child: ChildProcess.ChildProcess | undefined = undefined
   channel: Channel.Channel | undefined = undefined
+  /** Where the child's pushes go (a pool, for its workers). */
+  onPush: ((payload: Schema.Json) => void) | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
@@ -142,6 +145,11 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
 
   [NodeInspectSymbol](): string {
     return this.toString()
+  }
+
+  /** Sends a push to the child; `false` once its channel is congested or closed. */
+  push(payload: Schema.Json): boolean {
+    return this.channel?.write(Protocol.encodeParentMessage({ _tag: "Push", payload })) ?? false
   }
 
   error(reason: ProcessErrorReason): ProcessError {
@@ -197,7 +205,7 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   })
   const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
   yield* Effect.uninterruptible(spawnChild(impl, inbox, start))
-  const link = Bridge.serveChild((reply) => impl.channel?.write(Protocol.encodeParentMessage(reply)), scope)
+  const link = Bridge.serveChild((reply) => impl.channel?.write(Protocol.encodeParentMessage(reply)))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
@@ -337,11 +345,15 @@ const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, 
             link.onSettle(message)
             break
           }
+          case "Push": {
+            self.onPush?.(message.payload)
+            break
+          }
         }
       }
     }
     // The channel is closed: the child can no longer take what it was handed.
-    link.close()
+    yield* link.close
     const exited = outcome.resultJson !== undefined || outcome.failure !== undefined
       ? yield* Deferred.await(self.exited).pipe(Effect.as(true))
       : yield* Deferred.await(self.exited).pipe(
@@ -420,7 +432,15 @@ const whenStarted = <A, E, X, Y>(
       : Deferred.await(latch(self))
   )
 
-const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> => whenStarted(self, "join", (p) => p.exited)
+/**
+ * The exit code, once the child has exited and its channel is read to the end: a join
+ * returns after the child's last logs were emitted here, never before.
+ */
+const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> =>
+  Effect.andThen(
+    whenStarted(self, "join", (p) => p.exited),
+    (code) => Effect.as(Effect.exit(Deferred.await(self.outcome)), code)
+  )
 
 /** SIGTERM now, SIGKILL (to the process group) if the child still runs after the grace period. */
 export const terminate = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>

@@ -85,10 +85,17 @@ export const Reply = Schema.TaggedStruct("Reply", {
 })
 export type Reply = typeof Reply.Type
 
-export const ParentMessage = Schema.Union([Start, Reply])
+/**
+ * Either way: a message for whatever the receiving side installed to handle pushes (a
+ * pool's worker loop, the pool that feeds it). Its payload is decoded by that handler.
+ */
+export const Push = Schema.TaggedStruct("Push", { payload: Schema.Json })
+export type Push = typeof Push.Type
+
+export const ParentMessage = Schema.Union([Start, Reply, Push])
 export type ParentMessage = typeof ParentMessage.Type
 
-export const ChildMessage = Schema.Union([Ready, Log, Result, Failed, Call, Cancel, Settle])
+export const ChildMessage = Schema.Union([Ready, Log, Result, Failed, Call, Cancel, Settle, Push])
 export type ChildMessage = typeof ChildMessage.Type
 
 const parentCodec = Schema.toCodecJson(ParentMessage)

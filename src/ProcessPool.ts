@@ -1,0 +1,244 @@
+/**
+ * A pool of worker processes that run typed targets: Python's `multiprocessing.Pool` and
+ * `ProcessPoolExecutor`.
+ *
+ * A task that the pool cannot finish never strands its caller: a worker that dies fails
+ * the tasks it held with a typed `WorkerCrashedError` (and is replaced); interrupting a
+ * caller interrupts its task in the worker, and kills and replaces the worker if the task
+ * does not stop within the grace period; workers that keep dying at start fail the pool
+ * with a `CrashLoopError` instead of spinning.
+ *
+ * @since 0.1.0
+ */
+import * as Os from "node:os"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type { Pipeable } from "effect/Pipeable"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/processPool.ts"
+import type { ProcessPoolError } from "./ProcessPoolError.ts"
+import type * as Target from "./Target.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = "~effect-multiprocessing/ProcessPool"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProcessPool extends Pipeable {
+  readonly [internal.TypeId]: TypeId
+  /** The number of workers the pool keeps. */
+  readonly size: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How many workers. Default: the CPU count. */
+  readonly size?: number | undefined
+  /** A target each worker runs once, before any task (Python's `initializer`, `initargs`). */
+  readonly initializer?: { readonly target: Target.Target<any, any, any>; readonly args?: unknown } | undefined
+  /** A worker is replaced after this many tasks (chunks); its replacement starts first. Default: never. */
+  readonly maxTasksPerChild?: number | undefined
+  /** Submitting waits while this many tasks wait for a worker (backpressure). Default: no bound. */
+  readonly maxQueued?: number | undefined
+  /**
+   * Tasks sent to a worker ahead of its results, so that it never waits for the next one.
+   * Higher: more throughput for tiny tasks; lower: fairer spread of long ones. Default: 2.
+   */
+  readonly inFlightPerWorker?: number | undefined
+  /** How long a cancelled or timed-out task may take to stop before its worker is killed. Default: 2 seconds. */
+  readonly gracePeriod?: Duration.Input | undefined
+  /** Workers dying before they are ready this many times in a row fail the pool. Default: 5. */
+  readonly crashLoopLimit?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isProcessPool: (u: unknown) => u is ProcessPool = internal.isProcessPool
+
+/**
+ * Starts a pool of workers owned by the current scope. When the scope closes, queued and
+ * running tasks finish first (Python's `close()` + `join()`); when it is interrupted, the
+ * workers are terminated at once and every waiting caller gets a `PoolClosedError`
+ * (Python's `terminate()`). Invalid options fail with an `InvalidOptionsError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { ProcessPool, Target } from "effect-multiprocessing"
+ *
+ * export const square = Target.make("square", {
+ *   module: import.meta.url,
+ *   args: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.succeed(n * n)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* ProcessPool.make({ size: 2 })
+ *   return yield* ProcessPool.map(pool, square, [1, 2, 3]) // [1, 4, 9]
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: Options): Effect.Effect<ProcessPool, ProcessPoolError, Scope.Scope> =>
+  internal.make(options, Os.availableParallelism())
+
+/**
+ * Runs one task and returns its result: its success, its own typed error, or a
+ * `ProcessPoolError`. Interrupting the caller interrupts the task in its worker. With a
+ * `timeout`, a task still running then fails with `TaskTimeoutError` and is stopped the
+ * same way.
+ *
+ * **Python** `Pool.apply` / `ProcessPoolExecutor.submit(...).result()`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = <Args, A, E>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  args: Args,
+  options?: { readonly timeout?: Duration.Input | undefined }
+): Effect.Effect<A, E | ProcessPoolError> =>
+  Effect.flatMap(internal.submit(self, target, [args], options?.timeout), (exits) => exits[0] as Exit.Exit<A, E>)
+
+/**
+ * Options of the `map` family. `chunkSize` defaults to Python's `ceil(n / (4 × size))`;
+ * a `timeout` applies to each chunk.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MapOptions {
+  readonly chunkSize?: number | undefined
+  readonly timeout?: Duration.Input | undefined
+}
+
+const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions | undefined) =>
+  Effect.sync(() => {
+    // An error thrown by the input iterable surfaces as itself (a defect), before any task runs.
+    const all = Array.from(items)
+    const size = options?.chunkSize ?? Math.max(1, Math.ceil(all.length / (4 * self.size)))
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunkSize must be a positive integer, got ${size}`)
+    const chunks: Array<Array<X>> = []
+    for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
+    return chunks
+  })
+
+/**
+ * Runs the target on every item, in chunks, and gives every item's outcome in input
+ * order, failures included: one failing item does not stop the others.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const mapExits = <Args, A, E>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  items: Iterable<Args>,
+  options?: MapOptions
+): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>> =>
+  Effect.flatMap(chunksOf(self, items, options), (chunks) =>
+    Effect.map(
+      Effect.forEach(chunks, (chunk) => internal.submit(self, target, chunk, options?.timeout), {
+        concurrency: "unbounded"
+      }),
+      (results) => results.flat() as Array<Exit.Exit<A, E | ProcessPoolError>>
+    ))
+
+/**
+ * Runs the target on every item, in chunks, and returns the results in input order. Fails
+ * fast: at the first failing item, the map fails with its error and the chunks still
+ * running are interrupted. Use {@link mapExits} to collect every outcome instead.
+ *
+ * **Python** `Pool.map` (which raises the first error, after all items ran).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ProcessPool } from "effect-multiprocessing"
+ * import { square } from "./targets.ts"
+ *
+ * declare const pool: ProcessPool.ProcessPool
+ * const squares = ProcessPool.map(pool, square, Array.from({ length: 1000 }, (_, i) => i))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const map = <Args, A, E>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  items: Iterable<Args>,
+  options?: MapOptions
+): Effect.Effect<Array<A>, E | ProcessPoolError> =>
+  Effect.flatMap(chunksOf(self, items, options), (chunks) =>
+    Effect.map(
+      Effect.forEach(
+        chunks,
+        (chunk) =>
+          Effect.flatMap(internal.submit(self, target, chunk, options?.timeout), (exits) =>
+            Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) => exit)),
+        { concurrency: "unbounded" }
+      ),
+      (results) => results.flat()
+    ))
+
+/**
+ * Like {@link map}, with the results in the order they complete (chunk by chunk).
+ *
+ * **Python** `Pool.imap_unordered`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const mapUnordered = <Args, A, E>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  items: Iterable<Args>,
+  options?: MapOptions
+): Effect.Effect<Array<A>, E | ProcessPoolError> =>
+  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+    const results: Array<A> = []
+    return Effect.as(
+      Effect.forEach(
+        chunks,
+        (chunk) =>
+          Effect.flatMap(internal.submit(self, target, chunk, options?.timeout), (exits) =>
+            Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) =>
+              Effect.map(exit, (value) => {
+                results.push(value)
+              }))),
+        { concurrency: "unbounded", discard: true }
+      ),
+      results
+    )
+  })
+
+/**
+ * {@link map} for a target whose arguments are a tuple: each item is one tuple.
+ *
+ * **Python** `Pool.starmap`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const starmap: <Args extends ReadonlyArray<unknown>, A, E>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  items: Iterable<Args>,
+  options?: MapOptions
+) => Effect.Effect<Array<A>, E | ProcessPoolError> = map

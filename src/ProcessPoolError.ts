@@ -1,0 +1,127 @@
+/**
+ * The errors of a {@link ProcessPool}, other than a task's own typed error: one umbrella
+ * error with a tagged `reason`.
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { DecodeError, EncodeError, SpawnError, UncaughtError } from "./ProcessError.ts"
+
+const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
+
+/**
+ * The worker running the task died: it exited, crashed, ran out of memory, or was killed
+ * from outside. `exitCode` follows Python (`-9` after SIGKILL).
+ *
+ * **Python** `Pool` waits forever for such a task.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class WorkerCrashedError extends Schema.TaggedError<WorkerCrashedError>()("WorkerCrashedError", {
+  worker: Schema.String,
+  exitCode: Schema.Int
+}) {
+  override get message(): string {
+    return `worker ${this.worker} died (exit code ${this.exitCode}) while running the task`
+  }
+}
+
+/**
+ * The task ran longer than its `timeout`; it was interrupted in the worker (and the
+ * worker replaced if it did not stop within the grace period).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class TaskTimeoutError extends Schema.TaggedError<TaskTimeoutError>()("TaskTimeoutError", {
+  timeout: Schema.Number
+}) {
+  override get message(): string {
+    return `the task did not finish within ${this.timeout} ms`
+  }
+}
+
+/**
+ * The pool no longer takes or runs tasks: it was terminated, or is closing.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("PoolClosedError", {
+  message: Schema.String
+}) {}
+
+/**
+ * Every new worker died before it was ready, `failures` times in a row: the pool stopped
+ * respawning and failed, rather than spin.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class CrashLoopError extends Schema.TaggedError<CrashLoopError>()("CrashLoopError", {
+  failures: Schema.Int,
+  exitCode: Schema.Int
+}) {
+  override get message(): string {
+    return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode})`
+  }
+}
+
+/**
+ * The pool's options were not valid (a size that is not a positive integer, say).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class InvalidOptionsError extends Schema.TaggedError<InvalidOptionsError>()("InvalidOptionsError", {
+  message: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const ProcessPoolErrorReason = Schema.Union([
+  WorkerCrashedError,
+  TaskTimeoutError,
+  PoolClosedError,
+  CrashLoopError,
+  InvalidOptionsError,
+  SpawnError,
+  EncodeError,
+  DecodeError,
+  UncaughtError
+])
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProcessPoolErrorReason = typeof ProcessPoolErrorReason.Type
+
+/**
+ * A pool could not give a task's own outcome: `reason` says why. `SpawnError`: the task's
+ * target could not be loaded in the worker; `EncodeError` / `DecodeError`: an argument or
+ * result did not fit its Schema; `UncaughtError`: the task died of a defect (with the
+ * remote stack).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProcessPoolError extends Schema.TaggedError<ProcessPoolError>()("ProcessPoolError", {
+  reason: ProcessPoolErrorReason
+}) {
+  readonly [TypeId]: typeof TypeId = TypeId
+
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isProcessPoolError = (u: unknown): u is ProcessPoolError => Predicate.hasProperty(u, TypeId)

@@ -1,0 +1,429 @@
+/**
+ * A pool of worker processes. Jobs (a chunk of items of one target) wait in `pending`
+ * until a ready worker has room, are pushed to it, and finish when its results come back.
+ * A worker that dies fails the jobs it held with a typed error, and is replaced; workers
+ * that keep dying before they are ready fail the pool instead of spinning.
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import type * as ProcessPool from "../ProcessPool.ts"
+import {
+  CrashLoopError,
+  InvalidOptionsError,
+  PoolClosedError,
+  ProcessPoolError,
+  type ProcessPoolErrorReason,
+  TaskTimeoutError,
+  WorkerCrashedError
+} from "../ProcessPoolError.ts"
+import { DecodeError, EncodeError } from "../ProcessError.ts"
+import type * as Target from "../Target.ts"
+import { errorMessage, uncaught } from "./errors.ts"
+import * as internalProcess from "./process.ts"
+import * as PoolProtocol from "./poolProtocol.ts"
+import { worker as workerTarget } from "./poolWorker.ts"
+import * as internalTarget from "./target.ts"
+
+export const TypeId: ProcessPool.TypeId = "~effect-multiprocessing/ProcessPool"
+
+export const isProcessPool = (u: unknown): u is ProcessPool.ProcessPool => Predicate.hasProperty(u, TypeId)
+
+type ItemExit = Exit.Exit<unknown, unknown>
+
+interface Job {
+  readonly id: number
+  readonly target: Target.Any
+  readonly args: ReadonlyArray<Schema.Json>
+  /** One exit per item: the task's own, or a ProcessPoolError. */
+  readonly done: Deferred.Deferred<ReadonlyArray<ItemExit>>
+  worker: Worker | undefined
+  /** The caller gave up: the worker was asked to stop it, and its results are dropped. */
+  cancelled: boolean
+  killTimer: ReturnType<typeof setTimeout> | undefined
+}
+
+interface Worker {
+  readonly process: internalProcess.ProcessImpl<void, never>
+  readonly scope: Scope.Closeable
+  readonly inFlight: Map<number, Job>
+  ready: boolean
+  retiring: boolean
+  completed: number
+  /** Cancelled chunks it has not confirmed stopping: it may be about to be killed, so it gets no new work. */
+  stopping: number
+}
+
+interface Settings {
+  readonly size: number
+  readonly initializer: PoolProtocol.WorkerArgs["initializer"]
+  readonly maxTasksPerChild: number
+  readonly maxQueued: number
+  readonly inFlightPerWorker: number
+  readonly gracePeriod: Duration.Duration
+  readonly crashLoopLimit: number
+}
+
+class PoolImpl implements ProcessPool.ProcessPool {
+  readonly [TypeId]: ProcessPool.TypeId = TypeId
+  readonly settings: Settings
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => unknown
+  readonly pending: Array<Job> = []
+  readonly workers = new Set<Worker>()
+  readonly roomWaiters: Array<Deferred.Deferred<void>> = []
+  readonly idleWaiters: Array<Deferred.Deferred<void>> = []
+  status: "open" | "closing" | "closed" = "open"
+  failure: ProcessPoolError | undefined = undefined
+  crashes = 0
+  nextJob = 0
+  nextWorker = 0
+  constructor(settings: Settings, fork: <A, E>(effect: Effect.Effect<A, E>) => unknown) {
+    this.settings = settings
+    this.fork = fork
+  }
+  get size(): number {
+    return this.settings.size
+  }
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+  toString(): string {
+    return `<ProcessPool size=${this.settings.size} workers=${this.workers.size} pending=${this.pending.length} ${this.status}>`
+  }
+}
+
+const poolError = (reason: ProcessPoolErrorReason) => new ProcessPoolError({ reason })
+
+// ---------------------------------------------------------------------------
+// workers
+
+const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    // The pool owns its workers' scopes and closes them itself: as children of its own
+    // scope they would close before the pool's finalizer had let queued work finish.
+    const scope = Scope.makeUnsafe("sequential")
+    const process = new internalProcess.ProcessImpl<void, never>(workerTarget, {
+      args: { initializer: pool.settings.initializer },
+      name: `PoolWorker-${++pool.nextWorker}`,
+      daemon: true,
+      gracePeriod: pool.settings.gracePeriod
+    })
+    const worker: Worker = {
+      process,
+      scope,
+      inFlight: new Map(),
+      ready: false,
+      retiring: false,
+      completed: 0,
+      stopping: 0
+    }
+    process.onPush = (payload) => onWorkerMessage(pool, worker, payload)
+    pool.workers.add(worker)
+    const started = yield* Effect.exit(Scope.provide(internalProcess.start(process), scope))
+    if (Exit.isFailure(started)) return onWorkerExit(pool, worker, 1)
+    pool.fork(Effect.flatMap(Deferred.await(process.exited), (code) => Effect.sync(() => onWorkerExit(pool, worker, code))))
+  })
+
+const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: Schema.Json) => {
+  const decoded = PoolProtocol.decodeWorkerMessage(payload)
+  if (decoded._tag === "Failure") return
+  const message = decoded.success
+  if (message._tag === "Idle") {
+    worker.ready = true
+    pool.crashes = 0
+    return dispatch(pool)
+  }
+  for (const chunk of message.chunks) {
+    const job = worker.inFlight.get(chunk.id)
+    if (job === undefined) continue
+    worker.inFlight.delete(chunk.id)
+    clearTimeout(job.killTimer)
+    if (job.cancelled) {
+      worker.stopping--
+      continue
+    }
+    worker.completed++
+    Deferred.doneUnsafe(job.done, Exit.succeed(chunk.items.map((item) => itemExit(job.target, item))))
+  }
+  retireIfDone(pool, worker)
+  dispatch(pool)
+  checkIdle(pool)
+}
+
+/** An item's outcome as the caller sees it: the task's own exit, or a ProcessPoolError. */
+const itemExit = (target: Target.Any, item: PoolProtocol.ItemResult): ItemExit => {
+  if ("failure" in item) return Exit.fail(poolError(item.failure))
+  const decoded = internalTarget.codecs(target).decodeExit(item.exit)
+  if (Exit.isFailure(decoded)) {
+    return Exit.fail(poolError(new DecodeError({ payload: "success", message: errorMessage(Cause.squash(decoded.cause)) })))
+  }
+  const exit = decoded.value
+  if (Exit.isFailure(exit) && !Cause.hasFails(exit.cause) && Cause.hasDies(exit.cause)) {
+    return Exit.fail(poolError(uncaught(Cause.squash(exit.cause))))
+  }
+  return exit
+}
+
+const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {
+  if (!pool.workers.delete(worker)) return
+  pool.fork(Scope.close(worker.scope, Exit.void))
+  const crashed = poolError(new WorkerCrashedError({ worker: worker.process.name, exitCode }))
+  for (const job of worker.inFlight.values()) {
+    clearTimeout(job.killTimer)
+    if (!job.cancelled) Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(crashed))))
+  }
+  worker.inFlight.clear()
+  if (pool.status === "closed") return checkIdle(pool)
+  if (!worker.ready && ++pool.crashes >= pool.settings.crashLoopLimit) {
+    return failPool(pool, poolError(new CrashLoopError({ failures: pool.crashes, exitCode })))
+  }
+  // A retiring worker's replacement was started before it retired.
+  if (!worker.retiring) pool.fork(spawnWorker(pool))
+  dispatch(pool)
+  checkIdle(pool)
+}
+
+/** Python's maxtasksperchild: the replacement starts first, the old worker ends once it is empty. */
+const retireIfDone = (pool: PoolImpl, worker: Worker) => {
+  const max = pool.settings.maxTasksPerChild
+  if (!worker.retiring && worker.completed >= max) {
+    worker.retiring = true
+    if (pool.status !== "closed") pool.fork(spawnWorker(pool))
+  }
+  if (worker.retiring && worker.inFlight.size === 0) pool.fork(Scope.close(worker.scope, Exit.void))
+}
+
+const failPool = (pool: PoolImpl, error: ProcessPoolError) => {
+  pool.failure = error
+  for (const job of pool.pending.splice(0)) Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(error))))
+  wakeRoomWaiters(pool)
+  checkIdle(pool)
+}
+
+// ---------------------------------------------------------------------------
+// jobs
+
+/** Gives pending jobs to ready workers, the least busy first, one push per worker. */
+const dispatch = (pool: PoolImpl) => {
+  if (pool.pending.length === 0) return
+  const batches = new Map<Worker, Array<PoolProtocol.Chunk>>()
+  while (pool.pending.length > 0) {
+    let best: Worker | undefined
+    for (const worker of pool.workers) {
+      if (!worker.ready || worker.retiring || worker.stopping > 0) continue
+      if (worker.inFlight.size >= pool.settings.inFlightPerWorker) continue
+      if (best === undefined || worker.inFlight.size < best.inFlight.size) best = worker
+    }
+    if (best === undefined) break
+    const job = pool.pending.shift()!
+    job.worker = best
+    best.inFlight.set(job.id, job)
+    let batch = batches.get(best)
+    if (batch === undefined) batches.set(best, batch = [])
+    batch.push({ id: job.id, module: job.target.module, target: job.target.name, args: job.args })
+  }
+  for (const [worker, chunks] of batches) worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", chunks }))
+  wakeRoomWaiters(pool)
+}
+
+const wakeRoomWaiters = (pool: PoolImpl) => {
+  while (pool.roomWaiters.length > 0 && (pool.pending.length < pool.settings.maxQueued || pool.failure !== undefined)) {
+    Deferred.doneUnsafe(pool.roomWaiters.shift()!, Exit.void)
+  }
+}
+
+const checkIdle = (pool: PoolImpl) => {
+  if (pool.pending.length > 0) return
+  for (const worker of pool.workers) if (worker.inFlight.size > 0) return
+  for (const waiter of pool.idleWaiters.splice(0)) Deferred.doneUnsafe(waiter, Exit.void)
+}
+
+/** The caller gave up on a job: drop it if it waits, else stop it in its worker (killing the worker if it does not stop). */
+const cancel = (pool: PoolImpl, job: Job) => {
+  const index = pool.pending.indexOf(job)
+  if (index !== -1) {
+    pool.pending.splice(index, 1)
+    wakeRoomWaiters(pool)
+    return checkIdle(pool)
+  }
+  const worker = job.worker
+  if (worker === undefined || !worker.inFlight.has(job.id)) return
+  job.cancelled = true
+  worker.stopping++
+  worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Cancel", id: job.id }))
+  job.killTimer = setTimeout(() => {
+    if (worker.inFlight.has(job.id)) worker.process.signal("SIGKILL", true)
+  }, Duration.toMillis(pool.settings.gracePeriod))
+}
+
+/** Room in the queue of pending jobs (backpressure: waits while it is full). */
+const admit = (pool: PoolImpl): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (pool.pending.length < pool.settings.maxQueued || pool.failure !== undefined) return Effect.void
+    const waiter = Deferred.makeUnsafe<void>()
+    pool.roomWaiters.push(waiter)
+    return Effect.andThen(
+      Deferred.await(waiter).pipe(Effect.onInterrupt(() => Effect.sync(() => remove(pool.roomWaiters, waiter)))),
+      admit(pool)
+    )
+  })
+
+const remove = <A>(list: Array<A>, value: A) => {
+  const index = list.indexOf(value)
+  if (index !== -1) list.splice(index, 1)
+}
+
+/**
+ * Runs one chunk (items of one target) and gives one exit per item. Items whose arguments
+ * do not fit the target's Schema fail with an EncodeError here and are never sent.
+ */
+export const submit = (
+  self: ProcessPool.ProcessPool,
+  target: Target.Any,
+  items: ReadonlyArray<unknown>,
+  timeout: Duration.Input | undefined
+): Effect.Effect<ReadonlyArray<ItemExit>> =>
+  Effect.suspend(() => {
+    const pool = self as PoolImpl
+    const encodeArgs = internalTarget.codecs(target).encodeArgs
+    const results: Array<ItemExit | undefined> = []
+    const args: Array<Schema.Json> = []
+    for (const item of items) {
+      const encoded = encodeArgs(item)
+      if (Exit.isSuccess(encoded)) {
+        results.push(undefined)
+        args.push(encoded.value)
+      } else {
+        const message = errorMessage(Cause.squash(encoded.cause))
+        results.push(Exit.fail(poolError(new EncodeError({ payload: "arguments", message }))))
+      }
+    }
+    const merge = (exits: ReadonlyArray<ItemExit>): ReadonlyArray<ItemExit> => {
+      let next = 0
+      return results.map((result) => result ?? exits[next++]!)
+    }
+    if (args.length === 0) return Effect.succeed(merge([]))
+    return Effect.map(runJob(pool, target, args, timeout), merge)
+  })
+
+const runJob = (
+  pool: PoolImpl,
+  target: Target.Any,
+  args: ReadonlyArray<Schema.Json>,
+  timeout: Duration.Input | undefined
+): Effect.Effect<ReadonlyArray<ItemExit>> =>
+  Effect.andThen(
+    admit(pool),
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const refused = pool.failure ??
+          (pool.status === "open" ? undefined : poolError(new PoolClosedError({ message: "the pool is closed" })))
+        if (refused !== undefined) return Effect.succeed(args.map(() => Exit.fail(refused)))
+        const job: Job = {
+          id: ++pool.nextJob,
+          target,
+          args,
+          done: Deferred.makeUnsafe(),
+          worker: undefined,
+          cancelled: false,
+          killTimer: undefined
+        }
+        pool.pending.push(job)
+        dispatch(pool)
+        const waiting = restore(Deferred.await(job.done)).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => cancel(pool, job)))
+        )
+        if (timeout === undefined) return waiting
+        return Effect.timeoutOption(waiting, timeout).pipe(
+          Effect.map((exits) =>
+            Option.getOrElse(exits, () => {
+              const timedOut = poolError(new TaskTimeoutError({ timeout: Duration.toMillis(Duration.fromInputUnsafe(timeout)) }))
+              return args.map(() => Exit.fail(timedOut))
+            })
+          )
+        )
+      })
+    )
+  )
+
+// ---------------------------------------------------------------------------
+// the pool as a resource
+
+const validate = (options: ProcessPool.Options | undefined, cpus: number): Settings | InvalidOptionsError => {
+  const size = options?.size ?? cpus
+  const positive = (name: string, value: number, allowInfinity = false) =>
+    (Number.isInteger(value) && value > 0) || (allowInfinity && value === Infinity)
+      ? undefined
+      : `${name} must be a positive integer${allowInfinity ? " (or Infinity)" : ""}, got ${value}`
+  const problem = positive("size", size) ??
+    positive("maxTasksPerChild", options?.maxTasksPerChild ?? Infinity, true) ??
+    positive("maxQueued", options?.maxQueued ?? Infinity, true) ??
+    positive("inFlightPerWorker", options?.inFlightPerWorker ?? 2) ??
+    positive("crashLoopLimit", options?.crashLoopLimit ?? 5)
+  if (problem !== undefined) return new InvalidOptionsError({ message: problem })
+  let initializer: Settings["initializer"] = null
+  if (options?.initializer !== undefined) {
+    const encoded = internalTarget.codecs(options.initializer.target).encodeArgs(options.initializer.args)
+    if (Exit.isFailure(encoded)) {
+      return new InvalidOptionsError({ message: `the initializer's arguments: ${errorMessage(Cause.squash(encoded.cause))}` })
+    }
+    initializer = { module: options.initializer.target.module, target: options.initializer.target.name, args: encoded.value }
+  }
+  return {
+    size,
+    initializer,
+    maxTasksPerChild: options?.maxTasksPerChild ?? Infinity,
+    maxQueued: options?.maxQueued ?? Infinity,
+    inFlightPerWorker: options?.inFlightPerWorker ?? 2,
+    gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
+    crashLoopLimit: options?.crashLoopLimit ?? 5
+  }
+}
+
+export const make = (
+  options: ProcessPool.Options | undefined,
+  cpus: number
+): Effect.Effect<ProcessPool.ProcessPool, ProcessPoolError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = validate(options, cpus)
+    if (settings instanceof InvalidOptionsError) return yield* Effect.fail(poolError(settings))
+    const fork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
+    const pool = new PoolImpl(settings, (effect) => fork(effect))
+    yield* Effect.addFinalizer((exit) => close(pool, Exit.hasInterrupts(exit)))
+    for (let i = 0; i < settings.size; i++) yield* spawnWorker(pool)
+    return pool
+  })
+
+/** Closing: pending and running work finishes first (Python's close + join); interrupted: everything stops now (terminate). */
+const close = (pool: PoolImpl, interrupted: boolean): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (!interrupted) {
+      pool.status = "closing"
+      const idle = Deferred.makeUnsafe<void>()
+      pool.idleWaiters.push(idle)
+      checkIdle(pool)
+      yield* Deferred.await(idle)
+    }
+    pool.status = "closed"
+    const terminated = poolError(new PoolClosedError({ message: "the pool was terminated" }))
+    for (const job of pool.pending.splice(0)) Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(terminated))))
+    for (const worker of pool.workers) {
+      for (const job of worker.inFlight.values()) {
+        clearTimeout(job.killTimer)
+        Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(terminated))))
+      }
+    }
+    wakeRoomWaiters(pool)
+    yield* Effect.forEach(pool.workers, (worker) => Scope.close(worker.scope, Exit.interrupt()), {
+      concurrency: "unbounded",
+      discard: true
+    })
+  })

@@ -1,0 +1,183 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as Scope from "effect/Scope"
+import { ProcessPool, ProcessPoolError } from "../src/index.ts"
+import * as P from "./fixtures/pool.ts"
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+/** The ProcessPoolError reason of a failure, or a test failure. */
+const reasonOf = (error: unknown) => {
+  assert.isTrue(ProcessPoolError.isProcessPoolError(error), `expected a ProcessPoolError, got ${String(error)}`)
+  return (error as ProcessPoolError.ProcessPoolError).reason
+}
+
+/** Completes with the first child log that contains `text`. */
+const onLog = (text: string) =>
+  Effect.gen(function*() {
+    const seen = yield* Deferred.make<string>()
+    const layer = Logger.layer([
+      Logger.make((options) => {
+        const message = String(options.message)
+        if (message.includes(text)) Deferred.doneUnsafe(seen, Exit.succeed(message))
+      })
+    ])
+    return { seen, layer }
+  })
+
+describe("ProcessPool", () => {
+  it.live("map keeps input order, with default and explicit chunking, edge cases included", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, []), [])
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, [7]), [49])
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, [1, 2]), [1, 4], "fewer items than workers")
+      const squares = range(1000).map((i) => i * i)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, range(1000)), squares)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, range(1000), { chunkSize: 1 }), squares)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, new Set(range(10))), squares.slice(0, 10), "any iterable")
+    }).pipe(Effect.scoped))
+
+  it.live("mapUnordered gives the same multiset; starmap takes tuples; run gives one result", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      const unordered = yield* ProcessPool.mapUnordered(pool, P.square, range(500), { chunkSize: 7 })
+      assert.deepStrictEqual([...unordered].sort((a, b) => a - b), range(500).map((i) => i * i))
+      assert.deepStrictEqual(yield* ProcessPool.starmap(pool, P.add, [[1, 2], [3, 4]]), [3, 7])
+      assert.strictEqual(yield* ProcessPool.run(pool, P.square, 12), 144)
+    }).pipe(Effect.scoped))
+
+  it.live("a task's typed error comes back as itself; a defect as UncaughtError with the remote stack", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const odd = yield* Effect.flip(ProcessPool.run(pool, P.evenOnly, 3))
+      assert.instanceOf(odd, P.Odd)
+      assert.strictEqual((odd as P.Odd).n, 3)
+      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.defect, undefined))) as ProcessPoolError.ProcessPoolErrorReason & {
+        readonly stack?: string
+      }
+      assert.strictEqual(reason._tag, "UncaughtError")
+      assert.strictEqual(reason.message, "broken in the worker")
+      assert.include(reason.stack ?? "", "pool.ts")
+    }).pipe(Effect.scoped))
+
+  it.live("one failing item does not stop the others: mapExits collects all; map fails with the first", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      const exits = yield* ProcessPool.mapExits(pool, P.evenOnly, range(10), { chunkSize: 3 })
+      assert.strictEqual(exits.length, 10)
+      exits.forEach((exit, i) => assert.strictEqual(Exit.isSuccess(exit), i % 2 === 0, `item ${i}`))
+      const error = yield* Effect.flip(ProcessPool.map(pool, P.evenOnly, [0, 2, 5, 6]))
+      assert.instanceOf(error, P.Odd)
+    }).pipe(Effect.scoped))
+
+  it.live("arguments that do not fit the target's Schema fail with an EncodeError and are never sent", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const exits = yield* ProcessPool.mapExits(pool, P.square, [1, "two" as unknown as number, 3])
+      assert.isTrue(Exit.isSuccess(exits[0]!) && Exit.isSuccess(exits[2]!))
+      const failure = exits[1]!
+      assert.isTrue(Exit.isFailure(failure))
+      assert.strictEqual(reasonOf(Exit.isFailure(failure) ? failure.cause.reasons[0]?._tag === "Fail" ? (failure.cause.reasons[0] as { error: unknown }).error : undefined : undefined)._tag, "EncodeError")
+    }).pipe(Effect.scoped))
+
+  it.live("invalid options are rejected with a typed error", () =>
+    Effect.gen(function*() {
+      for (const options of [{ size: 0 }, { size: 1.5 }, { maxTasksPerChild: -1 }, { maxQueued: 0 }]) {
+        const reason = reasonOf(yield* Effect.flip(ProcessPool.make(options)))
+        assert.strictEqual(reason._tag, "InvalidOptionsError", JSON.stringify(options))
+      }
+    }).pipe(Effect.scoped))
+
+  it.live("the initializer runs once in each worker before its tasks", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2, initializer: { target: P.initialize, args: "ready" } })
+      const seen = yield* ProcessPool.map(pool, P.whoRuns, range(20).map(() => undefined), { chunkSize: 1 })
+      assert.isTrue(seen.every((s) => s.initialized === "ready"))
+      assert.isTrue(seen.every((s) => /^PoolWorker-\d+$/.test(s.name)))
+    }).pipe(Effect.scoped))
+
+  it.live("maxTasksPerChild replaces workers: the pids change and no task is stranded", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2, maxTasksPerChild: 2 })
+      const seen = yield* ProcessPool.map(pool, P.whoRuns, range(12).map(() => undefined), { chunkSize: 1 })
+      assert.strictEqual(seen.length, 12)
+      assert.isAtLeast(new Set(seen.map((s) => s.pid)).size, 4, "workers were replaced")
+    }).pipe(Effect.scoped))
+
+  it.live("a worker killed (SIGKILL) mid-task fails that task with WorkerCrashedError; the pool goes on", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = yield* onLog("pid ")
+      // A task's logs reach the logger of the scope that made the pool (its workers' parent).
+      const pool = yield* ProcessPool.make({ size: 1 }).pipe(Effect.provide(layer))
+      const task = yield* Effect.forkChild(ProcessPool.run(pool, P.waitToBeKilled, undefined))
+      const pid = Number((yield* Deferred.await(seen)).split(" ")[1])
+      process.kill(pid, "SIGKILL")
+      const reason = reasonOf(yield* Effect.flip(Fiber.join(task))) as ProcessPoolError.WorkerCrashedError
+      assert.strictEqual(reason._tag, "WorkerCrashedError")
+      assert.strictEqual(reason.exitCode, -9)
+      assert.strictEqual(yield* ProcessPool.run(pool, P.square, 5), 25, "a replacement runs the next task")
+    }).pipe(Effect.scoped))
+
+  it.live("a synchronous task past its timeout fails with TaskTimeoutError; its worker is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1, gracePeriod: "200 millis" })
+      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.spin, undefined, { timeout: "300 millis" })))
+      assert.strictEqual(reason._tag, "TaskTimeoutError")
+      assert.strictEqual(yield* ProcessPool.run(pool, P.square, 6), 36, "the next task runs on a new worker")
+    }).pipe(Effect.scoped))
+
+  it.live("interrupting the caller of a running map interrupts its tasks in the workers", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = yield* onLog("task interrupted")
+      const pool = yield* ProcessPool.make({ size: 2 }).pipe(Effect.provide(layer))
+      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.sleepy, [60_000, 60_000], { chunkSize: 1 }))
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => String(pool).includes("pending=0"), times: 500 }))
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(mapping)
+      yield* Deferred.await(seen)
+      assert.strictEqual(yield* ProcessPool.run(pool, P.sleepy, 1), 1, "the workers are free again")
+    }).pipe(Effect.scoped))
+
+  it.live("workers that die at start fail the pool with CrashLoopError instead of respawning forever", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2, initializer: { target: P.initializeAndDie }, crashLoopLimit: 3 })
+      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 2)))
+      assert.strictEqual(reason._tag, "CrashLoopError")
+    }).pipe(Effect.scoped))
+
+  it.live("closing the scope finishes queued work; interrupting it terminates and fails waiting callers", () =>
+    Effect.gen(function*() {
+      const owner = yield* Scope.make()
+      const closing = yield* ProcessPool.make({ size: 1 }).pipe(Scope.provide(owner))
+      // Callers that outlive this fiber's own children: the pool's scope closes under them.
+      const queued = yield* Effect.forEach(range(4), (i) => Effect.forkDetach(ProcessPool.run(closing, P.sleepy, 50 + i), { startImmediately: true }))
+      yield* Scope.close(owner, Exit.void)
+      for (const [i, fiber] of queued.entries()) assert.strictEqual(yield* Fiber.join(fiber), 50 + i, "queued work finished")
+
+      const scope = yield* Scope.make()
+      const pool = yield* ProcessPool.make({ size: 1 }).pipe(Scope.provide(scope))
+      const waiting = yield* Effect.forEach(range(3), () => Effect.forkChild(ProcessPool.run(pool, P.sleepy, 60_000)))
+      yield* Effect.sleep("300 millis")
+      yield* Scope.close(scope, Exit.interrupt())
+      for (const fiber of waiting) {
+        const reason = reasonOf(yield* Effect.flip(Fiber.join(fiber)))
+        assert.strictEqual(reason._tag, "PoolClosedError")
+      }
+    }))
+
+  it.live("10k tasks through a bounded queue all complete", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2, maxQueued: 16 })
+      let done = 0
+      yield* Effect.forEach(range(10_000), (i) => Effect.tap(ProcessPool.run(pool, P.square, i), () => Effect.sync(() => done++)), {
+        concurrency: 256,
+        discard: true
+      })
+      assert.strictEqual(done, 10_000)
+    }).pipe(Effect.scoped))
+})
