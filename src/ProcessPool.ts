@@ -15,9 +15,11 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { Pipeable } from "effect/Pipeable"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as internal from "./internal/processPool.ts"
-import type { ProcessPoolError } from "./ProcessPoolError.ts"
+import { isProcessPoolError, type ProcessPoolError } from "./ProcessPoolError.ts"
 import type * as Target from "./Target.ts"
 
 /**
@@ -111,20 +113,90 @@ export const run = <Args, A, E>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   args: Args,
-  options?: { readonly timeout?: Duration.Input | undefined }
+  options?: TaskOptions
 ): Effect.Effect<A, E | ProcessPoolError> =>
-  Effect.flatMap(internal.submit(self, target, [args], options?.timeout), (exits) => exits[0] as Exit.Exit<A, E>)
+  Effect.flatMap(submitChunk(self, target, [args], options), (exits) => exits[0] as Exit.Exit<A, E>)
 
 /**
- * Options of the `map` family. `chunkSize` defaults to Python's `ceil(n / (4 × size))`;
- * a `timeout` applies to each chunk.
+ * Options of a task (or of each chunk of a map).
+ *
+ * - `timeout`: a task still running then fails with `TaskTimeoutError`, and is stopped.
+ * - `retry`: for tasks known to be idempotent, a `Schedule` by which a task whose worker
+ *   died (`WorkerCrashedError`) or that timed out (`TaskTimeoutError`) runs again. A
+ *   chunk runs again whole. Its own typed errors are never retried.
  *
  * @since 0.1.0
  * @category models
  */
-export interface MapOptions {
-  readonly chunkSize?: number | undefined
+export interface TaskOptions {
   readonly timeout?: Duration.Input | undefined
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+/** The exits of a chunk that failed in a way a retry may help with. */
+class Retryable {
+  readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>>
+  constructor(exits: ReadonlyArray<Exit.Exit<unknown, unknown>>) {
+    this.exits = exits
+  }
+}
+
+const isRetryable = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && exit.cause.reasons.some((reason) =>
+    reason._tag === "Fail" && isProcessPoolError(reason.error) &&
+    (reason.error.reason._tag === "WorkerCrashedError" || reason.error.reason._tag === "TaskTimeoutError")
+  )
+
+const submitChunk = (
+  self: ProcessPool,
+  target: Target.Any,
+  items: ReadonlyArray<unknown>,
+  options: TaskOptions | undefined
+): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>> => {
+  const once = internal.submit(self, target, items, options?.timeout)
+  const retry = options?.retry
+  if (retry === undefined) return once
+  return once.pipe(
+    Effect.flatMap((exits) => exits.some(isRetryable) ? Effect.fail(new Retryable(exits)) : Effect.succeed(exits)),
+    Effect.retry({ schedule: retry }),
+    // Out of retries: the last outcome stands.
+    Effect.catch((last) => Effect.succeed(last.exits))
+  )
+}
+
+/**
+ * Options of the `map` family. `chunkSize` defaults to Python's `ceil(n / (4 × size))`;
+ * `timeout` and `retry` apply to each chunk.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MapOptions extends TaskOptions {
+  readonly chunkSize?: number | undefined
+  /** Called after each chunk, with the items done so far and the total: for progress bars. */
+  readonly onProgress?: ((progress: { readonly completed: number; readonly total: number }) => Effect.Effect<void>) | undefined
+}
+
+/** Runs every chunk, all submitted at once (the pool's queue bound applies), reporting progress. */
+const runChunks = <X>(
+  self: ProcessPool,
+  target: Target.Any,
+  chunks: ReadonlyArray<ReadonlyArray<X>>,
+  options: MapOptions | undefined,
+  each: (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, chunk: number) => Effect.Effect<void, any>
+): Effect.Effect<void, any> => {
+  const total = chunks.reduce((n, chunk) => n + chunk.length, 0)
+  let completed = 0
+  return Effect.forEach(
+    chunks,
+    (chunk, i) =>
+      Effect.flatMap(submitChunk(self, target, chunk, options), (exits) => {
+        completed += exits.length
+        const progress = options?.onProgress?.({ completed, total }) ?? Effect.void
+        return Effect.andThen(progress, each(exits, i))
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
 }
 
 const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions | undefined) =>
@@ -151,13 +223,16 @@ export const mapExits = <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>> =>
-  Effect.flatMap(chunksOf(self, items, options), (chunks) =>
-    Effect.map(
-      Effect.forEach(chunks, (chunk) => internal.submit(self, target, chunk, options?.timeout), {
-        concurrency: "unbounded"
-      }),
-      (results) => results.flat() as Array<Exit.Exit<A, E | ProcessPoolError>>
-    ))
+  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+    const results: Array<ReadonlyArray<Exit.Exit<unknown, unknown>>> = []
+    return runChunks(self, target, chunks, options, (exits, i) =>
+      Effect.sync(() => {
+        results[i] = exits
+      })).pipe(
+        Effect.orDie,
+        Effect.map(() => results.flat() as Array<Exit.Exit<A, E | ProcessPoolError>>)
+      )
+  })
 
 /**
  * Runs the target on every item, in chunks, and returns the results in input order. Fails
@@ -173,7 +248,9 @@ export const mapExits = <Args, A, E>(
  * import { square } from "./targets.ts"
  *
  * declare const pool: ProcessPool.ProcessPool
- * const squares = ProcessPool.map(pool, square, Array.from({ length: 1000 }, (_, i) => i))
+ * const squares = ProcessPool.map(pool, square, Array.from({ length: 1000 }, (_, i) => i), {
+ *   onProgress: ({ completed, total }) => Effect.log(`${completed}/${total}`)
+ * })
  * ```
  *
  * @since 0.1.0
@@ -185,17 +262,16 @@ export const map = <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(chunksOf(self, items, options), (chunks) =>
-    Effect.map(
-      Effect.forEach(
-        chunks,
-        (chunk) =>
-          Effect.flatMap(internal.submit(self, target, chunk, options?.timeout), (exits) =>
-            Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) => exit)),
-        { concurrency: "unbounded" }
-      ),
-      (results) => results.flat()
-    ))
+  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+    const results: Array<ReadonlyArray<A>> = []
+    return runChunks(self, target, chunks, options, (exits, i) =>
+      Effect.map(
+        Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) => exit),
+        (values) => {
+          results[i] = values
+        }
+      )).pipe(Effect.map(() => results.flat())) as Effect.Effect<Array<A>, E | ProcessPoolError>
+  })
 
 /**
  * Like {@link map}, with the results in the order they complete (chunk by chunk).
@@ -213,19 +289,11 @@ export const mapUnordered = <Args, A, E>(
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
     const results: Array<A> = []
-    return Effect.as(
-      Effect.forEach(
-        chunks,
-        (chunk) =>
-          Effect.flatMap(internal.submit(self, target, chunk, options?.timeout), (exits) =>
-            Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) =>
-              Effect.map(exit, (value) => {
-                results.push(value)
-              }))),
-        { concurrency: "unbounded", discard: true }
-      ),
-      results
-    )
+    return runChunks(self, target, chunks, options, (exits) =>
+      Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) =>
+        Effect.map(exit, (value) => {
+          results.push(value)
+        }), { discard: true })).pipe(Effect.as(results)) as Effect.Effect<Array<A>, E | ProcessPoolError>
   })
 
 /**
@@ -242,3 +310,38 @@ export const starmap: <Args extends ReadonlyArray<unknown>, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ) => Effect.Effect<Array<A>, E | ProcessPoolError> = map
+
+/**
+ * Runs the target on every element of a stream, for inputs too large or endless to hold:
+ * at most `concurrency` tasks are in flight (default: four times the pool's size), and
+ * results come out as they complete (in input order with `ordered: true`). The stream
+ * fails at the first failing task.
+ *
+ * **Python** `Pool.imap_unordered` / `Pool.imap` over a generator.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { ProcessPool } from "effect-multiprocessing"
+ * import { square } from "./targets.ts"
+ *
+ * declare const pool: ProcessPool.ProcessPool
+ * const squares = ProcessPool.stream(pool, square, Stream.iterate(0, (n) => n + 1))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const stream = <Args, A, E, E2, R>(
+  self: ProcessPool,
+  target: Target.Target<Args, A, E>,
+  input: Stream.Stream<Args, E2, R>,
+  options?: TaskOptions & {
+    readonly concurrency?: number | undefined
+    readonly ordered?: boolean | undefined
+  }
+): Stream.Stream<A, E | E2 | ProcessPoolError, R> =>
+  Stream.mapEffect(input, (args) => run(self, target, args, options), {
+    concurrency: options?.concurrency ?? self.size * 4,
+    unordered: options?.ordered !== true
+  })

@@ -1,10 +1,15 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { ProcessPool, ProcessPoolError } from "../src/index.ts"
 import * as P from "./fixtures/pool.ts"
 
@@ -169,6 +174,42 @@ describe("ProcessPool", () => {
         assert.strictEqual(reason._tag, "PoolClosedError")
       }
     }))
+
+  it.live("retry (for idempotent tasks) runs a task again after its worker crashed; without it, the crash stands", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const crashed = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.crashOnce, Path.join(dir, "a"))))
+      assert.strictEqual(crashed._tag, "WorkerCrashedError")
+      const result = yield* ProcessPool.run(pool, P.crashOnce, Path.join(dir, "b"), { retry: Schedule.recurs(2) })
+      assert.strictEqual(result, "second time lucky")
+    }).pipe(Effect.scoped))
+
+  it.live("onProgress sees every chunk complete, up to the total", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      const seen: Array<number> = []
+      yield* ProcessPool.map(pool, P.square, range(100), {
+        chunkSize: 10,
+        onProgress: ({ completed, total }) =>
+          Effect.sync(() => {
+            assert.strictEqual(total, 100)
+            seen.push(completed)
+          })
+      })
+      assert.deepStrictEqual(seen, range(10).map((i) => (i + 1) * 10))
+    }).pipe(Effect.scoped))
+
+  it.live("stream runs every element with bounded concurrency, results as they complete", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      const unordered = yield* Stream.runCollect(ProcessPool.stream(pool, P.square, Stream.fromIterable(range(200)), { concurrency: 8 }))
+      assert.deepStrictEqual([...unordered].sort((a, b) => a - b), range(200).map((i) => i * i))
+      const ordered = yield* Stream.runCollect(ProcessPool.stream(pool, P.square, Stream.fromIterable(range(50)), { ordered: true }))
+      assert.deepStrictEqual([...ordered], range(50).map((i) => i * i))
+      const failing = yield* Effect.flip(Stream.runCollect(ProcessPool.stream(pool, P.evenOnly, Stream.fromIterable([0, 2, 3, 4]))))
+      assert.instanceOf(failing, P.Odd)
+    }).pipe(Effect.scoped))
 
   it.live("10k tasks through a bounded queue all complete", () =>
     Effect.gen(function*() {
