@@ -190,4 +190,16 @@ describe("seed examples", () => {
       assert.strictEqual(run.stdout[1], "-5000")
       assert.deepStrictEqual(run.stderr, [], "a typed failure is not printed as a crash")
     }))
+
+  it.live("11: a pool counts primes with a progress bar that rises to 200/200", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("11-pool-progress.ts")
+      assertSuccess(run)
+      assert.strictEqual(run.stdout.length, 1)
+      assert.match(run.stdout[0]!, /^148933 primes below 2000000 \(\d+ workers, \d+ ms\)$/)
+      const progress = run.stderr.map((line) => Number(/(\d+)\/200$/.exec(line)?.[1]))
+      assert.isTrue(progress.every((n) => Number.isInteger(n)), run.stderr.join("\n"))
+      assert.deepStrictEqual(progress, [...progress].sort((a, b) => a - b), "the bar only rises")
+      assert.strictEqual(progress.at(-1), 200)
+    }))
 })
