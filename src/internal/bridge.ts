@@ -261,7 +261,7 @@ export const onPushDown = (handler: ((payload: Schema.Json) => void) | undefined
 /** Routed here by the child bootstrap. */
 export const receivePush = (payload: Schema.Json): void => pushHandler?.(payload)
 
-/** Sends a push to the parent; `false` once the channel is congested or gone. */
+/** Sends a push to the parent (dropped if the parent is gone). */
 export const pushUp = (payload: Schema.Json): void => {
   if (uplink === undefined || uplink.closed) return
   uplink.send({ _tag: "Push", payload })
