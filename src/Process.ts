@@ -106,6 +106,16 @@ export interface Info {
 export const isProcess: (u: unknown) => u is Process<unknown, unknown> = internal.isProcess
 
 /**
+ * The Node flags a child gets when `execArgv` is not given: this process's own, minus
+ * debugger flags (`--inspect`, `--inspect-brk`, `--debug-port`...), whose port the child
+ * would try to bind again.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const defaultExecArgv: () => ReadonlyArray<string> = internal.defaultExecArgv
+
+/**
  * Makes a process handle without starting it (Python's `Process(...)` before
  * `start()`). Its default name is taken now, so names follow creation order.
  *

@@ -374,6 +374,22 @@ describe("Process", () => {
         assert.strictEqual(info.cwd, "/tmp")
       }).pipe(Effect.scoped))
 
+    it.live("execArgv: the parent's flags minus debugger flags by default, or exactly what is given", () =>
+      Effect.gen(function*() {
+        const saved = process.execArgv
+        try {
+          Object.defineProperty(process, "execArgv", {
+            value: ["--inspect=0", "--stack-size=2000", "--inspect-brk", "--debug-port=9999"],
+            configurable: true
+          })
+          assert.deepStrictEqual(Process.defaultExecArgv(), ["--stack-size=2000"])
+        } finally {
+          Object.defineProperty(process, "execArgv", { value: saved, configurable: true })
+        }
+        const given = yield* Process.run(T.execArgv, { execArgv: ["--max-old-space-size=200"] })
+        assert.deepStrictEqual(given, ["--max-old-space-size=200"])
+      }))
+
     it.live("a child's children are named after it (Process-N:1)", () =>
       Effect.gen(function*() {
         const p = yield* Process.spawn(T.spawnsChild)
