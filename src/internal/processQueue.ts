@@ -79,13 +79,17 @@ const backendOf = <A>(self: ProcessQueue.ProcessQueue<A>): Backend<A> => (self a
 interface ItemCodec<A> {
   readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError>
   readonly decode: (json: unknown) => Effect.Effect<A, ItemDecodeError>
+  /** Whether every item of a batch fits, in one pass and without an Effect per item. */
+  readonly validAll: (items: ReadonlyArray<unknown>) => boolean
 }
 
 const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> => {
   const json = Schema.toCodecJson(item)
   const encode = Schema.encodeUnknownExit(json)
   const decode = Schema.decodeUnknownExit(json)
+  const decodeAll = Schema.decodeUnknownExit(Schema.Array(json))
   return {
+    validAll: (items) => Exit.isSuccess(decodeAll(items)),
     encode: (value) => {
       const exit = encode(value)
       return Exit.isSuccess(exit)
@@ -188,10 +192,16 @@ const serveOwner = <A>(
       // taken; the producer hears of the others at its next operation, and we log them.
       const decoded = PutManyInput(input)
       if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a batch without items" })))
+      const items = decoded.value.items
+      // The usual case, every item fits: one decode of the batch, items taken synchronously.
+      if (codec.validAll(items)) {
+        const closed = Store.putAllUnsafe(store, items)
+        return closed === undefined ? Effect.succeed(null) : Effect.fail(toWire(closed))
+      }
       return Effect.gen(function*() {
         let refused = 0
         let first: ItemDecodeError | undefined
-        for (const item of decoded.value.items) {
+        for (const item of items) {
           const valid = yield* Effect.exit(codec.decode(item))
           if (Exit.isSuccess(valid)) yield* Store.put(store, item, noWait)
           else {

@@ -124,6 +124,17 @@ const finishIfEnded = (store: Store) => {
 const closedNow = (store: Store) => store.closed ?? (store.ended ? endedError : undefined)
 const endedError = new QueueClosedError({ message: "the queue was ended: it takes no more items" })
 
+/**
+ * Accepts items at once, without an Effect per item: for a child's batch of puts to an
+ * unbounded queue, which always has room.
+ */
+export const putAllUnsafe = (store: Store, items: ReadonlyArray<Item>): QueueClosedError | undefined => {
+  const closed = closedNow(store)
+  if (closed !== undefined) return closed
+  for (const item of items) accept(store, item)
+  return undefined
+}
+
 export const put = (store: Store, item: Item, wait: Wait): Effect.Effect<void, QueueFullError | QueueClosedError> =>
   Effect.suspend(() => {
     const closed = closedNow(store)
