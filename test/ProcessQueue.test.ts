@@ -244,6 +244,27 @@ describe("ProcessQueue", () => {
         assert.deepStrictEqual(taken, range(5000), "in order")
       }).pipe(Effect.scoped))
 
+    it.live("a child's last batches and its result reach a parent too busy to read them before it exits", () =>
+      Effect.gen(function*() {
+        for (let round = 0; round < 3; round++) {
+          const queue = yield* ProcessQueue.make({ item: Schema.Number })
+          const p = yield* Process.spawn(Q.produce, { args: { queue, items: range(100_000), timeout: null } })
+          yield* Process.ready(p)
+          // Busy: the child writes everything and wants to exit long before we read it.
+          const until = Date.now() + 1500
+          while (Date.now() < until) {
+            // block the event loop
+          }
+          let taken = 0
+          while (taken < 100_000) {
+            yield* ProcessQueue.get(queue, { timeout: "30 seconds" })
+            taken++
+          }
+          yield* Process.result(p)
+          assert.strictEqual(yield* Process.join(p), 0, `round ${round}`)
+        }
+      }).pipe(Effect.scoped))
+
     it.live("prefetching consumers take every item exactly once, in order per consumer", () =>
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number })

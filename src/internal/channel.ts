@@ -109,7 +109,12 @@ export const make = (socket: Net.Socket, handlers: Handlers): Channel => {
   // EPIPE / ECONNRESET when the other side died: the same as a close for us.
   socket.on("error", close)
   socket.on("close", close)
-  socket.on("end", close)
+  // The other side is done writing, and we have read it all: end ours too, so that it knows
+  // (a child waits for this before it exits).
+  socket.on("end", () => {
+    socket.end()
+    close()
+  })
 
   return {
     write(message) {

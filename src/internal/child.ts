@@ -22,7 +22,7 @@ import * as Protocol from "./protocol.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
 
-/** How long the last messages may take to reach a parent before we exit anyway. */
+/** After a signal, how long the last messages may take to go out before we die by it anyway. */
 const flushTimeout = 2000
 
 export const main = (): void => {
@@ -49,6 +49,7 @@ export const main = (): void => {
     },
     onClose() {
       // The parent is gone (or closed our channel): nobody is left to report to.
+      if (exiting !== undefined) return process.exit(exiting)
       Bridge.disconnectUp()
       if (running !== undefined) running.stop("parent-gone")
       else process.exit(1)
@@ -56,13 +57,20 @@ export const main = (): void => {
   })
 
   const send = (message: Protocol.ChildMessage) => channel.write(Protocol.encodeChildMessage(message))
+  // The bridge's messages (calls, settlements, pushes) are plain JSON built from values its
+  // callers already encoded, and the parent decodes every one: no second pass on the way out.
+  const sendPlain = (message: Protocol.ChildMessage) => channel.write(message)
 
-  let exiting = false
+  let exiting: number | undefined
+  // Exits only once the parent has read everything we wrote: we half-close the channel and
+  // wait for the parent's end, which comes after it has read ours. Exiting as soon as the
+  // bytes reached the kernel is not enough: a busy parent that then writes to us gets EPIPE,
+  // and Node drops what it had not read yet (our last batches, our result). A parent that
+  // is gone closes the channel too, so we never wait for nothing.
   const exit = (code: number) => {
-    if (exiting) return
-    exiting = true
-    setTimeout(() => process.exit(code), flushTimeout).unref()
-    channel.end(() => process.exit(code))
+    if (exiting !== undefined) return
+    exiting = code
+    channel.end()
   }
 
   const fail = (reason: ProcessErrorReason, printed: string) => {
@@ -74,14 +82,14 @@ export const main = (): void => {
   // An error thrown outside any Effect (a raw timer callback, say) still reaches the
   // parent as a typed UncaughtError with its stack, as Python reports a crash in run().
   const onUncaught = (error: unknown) => {
-    if (exiting) return
+    if (exiting !== undefined) return
     fail(uncaught(error), error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error))
   }
   process.on("uncaughtException", onUncaught)
   process.on("unhandledRejection", onUncaught)
 
   const run = async (start: Protocol.Start) => {
-    Bridge.connectUp(send, () => channel.flush(), channel.awaitDrain)
+    Bridge.connectUp(sendPlain, () => channel.flush(), channel.awaitDrain)
     Current.setChild({
       name: start.name,
       identity: start.identity,

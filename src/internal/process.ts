@@ -131,7 +131,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
 
   /** Sends a push to the child; `false` once its channel is congested or closed. */
   push(payload: Schema.Json): boolean {
-    return this.channel?.write(Protocol.encodeParentMessage({ _tag: "Push", payload })) ?? false
+    return this.channel?.write({ _tag: "Push", payload }) ?? false
   }
 
   error(reason: ProcessErrorReason): ProcessError {
@@ -187,7 +187,9 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   })
   const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
   yield* Effect.uninterruptible(spawnChild(impl, inbox, start))
-  const link = Bridge.serveChild((reply) => impl.channel?.write(Protocol.encodeParentMessage(reply)))
+  // Replies and pushes are plain JSON built from values already encoded by their modules,
+  // and the child decodes every one: no second pass on the way out.
+  const link = Bridge.serveChild((reply) => impl.channel?.write(reply))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
@@ -216,7 +218,8 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
     self.child = child
     self.pid = child.pid
     self.status = "started"
-    const channel = Channel.make(child.stdio[3] as Net.Socket, {
+    const socket = child.stdio[3] as Net.Socket
+    const channel = Channel.make(socket, {
       onMessage: (message) => Queue.offerUnsafe(inbox, message),
       onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),
       onClose: () => Queue.endUnsafe(inbox)
@@ -239,8 +242,9 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
       }
       Current.children.delete(self)
       Deferred.doneUnsafe(self.exited, Exit.succeed(self.exitCodeValue))
-      // The channel closes with the child; a grandchild that inherited it must not keep us waiting.
-      setTimeout(() => channel.destroy(), channelCloseGrace).unref()
+      // The channel closes with the child, once we have read all it wrote. Only a channel that
+      // stays open with nothing coming (a grandchild inherited it) is closed by us.
+      closeWhenIdle(socket, channel)
     })
     child.once("spawn", () => resume(Effect.void))
     child.once("error", (error) => {
@@ -254,6 +258,22 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
       resume(Effect.fail(spawnError))
     })
   })
+
+/**
+ * Destroys a dead child's channel if nothing arrives on it for `channelCloseGrace` ms. Each
+ * check runs after an I/O phase (setImmediate), so data waiting in the kernel while this
+ * process was busy is read, and counted as activity, before the channel can be judged idle.
+ */
+const closeWhenIdle = (socket: Net.Socket, channel: Channel.Channel) => {
+  let seen = socket.bytesRead
+  const check = () => {
+    if (channel.isClosed()) return
+    if (socket.bytesRead === seen) return channel.destroy()
+    seen = socket.bytesRead
+    setTimeout(() => setImmediate(check), channelCloseGrace).unref()
+  }
+  setTimeout(() => setImmediate(check), channelCloseGrace).unref()
+}
 
 const killGroup = (pid: number) => {
   try {
