@@ -49,6 +49,7 @@ export const main = (): void => {
     },
     onClose() {
       // The parent is gone (or closed our channel): nobody is left to report to.
+      if (dyingBy !== undefined) return RunMain.dieBySignal(dyingBy)
       if (exiting !== undefined) return process.exit(exiting)
       Bridge.disconnectUp()
       if (running !== undefined) running.stop("parent-gone")
@@ -62,6 +63,7 @@ export const main = (): void => {
   const sendPlain = (message: Protocol.ChildMessage) => channel.write(message)
 
   let exiting: number | undefined
+  let dyingBy: NodeJS.Signals | undefined
   // Exits only once the parent has read everything we wrote: we half-close the channel and
   // wait for the parent's end, which comes after it has read ours. Exiting as soon as the
   // bytes reached the kernel is not enough: a busy parent that then writes to us gets EPIPE,
@@ -150,8 +152,10 @@ export const main = (): void => {
     }
     lifecycle(`process exiting with exitcode ${stoppedBy === undefined || stoppedBy === "parent-gone" ? code : -15}`)
     if (stoppedBy !== undefined && stoppedBy !== "parent-gone") {
-      // Report death by the signal itself once the last messages are out.
-      channel.end(() => RunMain.dieBySignal(stoppedBy))
+      // Die by the signal itself, so the parent sees -N, once the parent has read our last
+      // messages (the finalizers' logs): as for an exit, we wait for its end, but not long.
+      dyingBy = stoppedBy
+      channel.end()
       setTimeout(() => RunMain.dieBySignal(stoppedBy), flushTimeout).unref()
       return
     }
