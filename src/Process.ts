@@ -121,13 +121,13 @@ export const defaultExecArgv: () => ReadonlyArray<string> = internal.defaultExec
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Console, Effect } from "effect"
  * import { Process } from "effect-multiprocessing"
  * import { worker } from "./worker.ts"
  *
  * const program = Effect.gen(function*() {
  *   const p = yield* Process.make(worker)
- *   console.log(String(p)) // <Process name='Process-1' parent=4242 initial>
+ *   yield* Console.log(String(p)) // <Process name='Process-1' parent=4242 initial>
  *   yield* Process.start(p)
  * })
  * ```
