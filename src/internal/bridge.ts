@@ -249,8 +249,6 @@ export const post = (ref: string, op: string, input: Schema.Json, onAnswer: (ans
   link.send({ _tag: "Call", id, ref, op, input })
 }
 
-export const hasUplink = (): boolean => uplink !== undefined
-
 let pushHandler: ((payload: Schema.Json) => void) | undefined
 
 /** Installs the handler of the parent's pushes (one per process: a pool worker's loop). */
