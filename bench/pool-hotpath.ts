@@ -6,10 +6,11 @@
  *
  * - the Schemas and JSON a task crosses on each side (a `Run` of 64 one-item chunks and
  *   its `Results`, as `ProcessPool.run` × 64 produces them);
- * - a map chunk's results decoded item by item (today) against one array decode;
- * - Effect's side of 100k submitted tasks without any IPC: fibers awaiting a Deferred
- *   completed 128 at a time per macrotask, bare and wrapped as `runJob` wraps them, against
- *   plain promises (what the hand-rolled pool pays).
+ * - a map chunk's results: all succeeded (values only, what the pool sends) or not (an
+ *   exit per item), decoded item by item, and one array decode for comparison;
+ * - Effect's side of 100k submitted tasks without any IPC: fibers awaiting a Deferred,
+ *   or an `Effect.callback` as `ProcessPool.run` does, completed 128 at a time per
+ *   macrotask, against plain promises (what the hand-rolled pool pays).
  *
  * It imports the library's internals on purpose: it measures them.
  */
@@ -43,14 +44,14 @@ const time = (label: string, perCall: number, f: () => unknown, ms = 400) => {
 
 const K = 64
 const codecs = internalTarget.codecs(Targets.square)
-const chunks = Array.from({ length: K }, (_, i) => ({ id: i, module: Targets.square.module, target: "square", args: [i] }))
-const run: PoolProtocol.PoolMessage = { _tag: "Run", chunks }
+const chunks = Array.from({ length: K }, (_, i) => ({ id: i, target: 1, args: [i] }))
+const run: PoolProtocol.PoolMessage = { _tag: "Run", targets: [], chunks }
 const runPayload = PoolProtocol.encodePoolMessage(run)
 const runEnvelope = Protocol.encodeParentMessage({ _tag: "Push", payload: runPayload })
 const runLine = JSON.stringify(runEnvelope)
 const results: PoolProtocol.WorkerMessage = {
   _tag: "Results",
-  chunks: chunks.map((c) => ({ id: c.id, items: [{ exit: { _tag: "Success", value: c.id * c.id } }] }))
+  chunks: chunks.map((c) => ({ id: c.id, ms: 0.012, values: [c.id * c.id] }))
 }
 const resultsLine = JSON.stringify({ _tag: "Push", payload: PoolProtocol.encodeWorkerMessage(results) })
 const resultsParsed = JSON.parse(resultsLine)
@@ -63,15 +64,12 @@ console.log(
 console.log("\npool → worker (parent side), a Run of 64 one-item chunks")
 time("encodeArgs (the target's Schema)", 1, () => codecs.encodeArgs(7))
 time("encodePoolMessage (Run)", K, () => PoolProtocol.encodePoolMessage(run))
-time("encodeParentMessage (Push envelope: Schema.Json over the payload again)", K, () =>
-  Protocol.encodeParentMessage({ _tag: "Push", payload: runPayload }))
 time("JSON.stringify", K, () => JSON.stringify(runEnvelope))
 
 console.log("\nworker → pool (parent side), the Results of those 64 chunks")
 time("JSON.parse", K, () => JSON.parse(resultsLine))
-time("decodeChildMessage (Push envelope: Schema.Json over the payload)", K, () => Protocol.decodeChildMessage(resultsParsed))
-time("decodeWorkerMessage (Results, Schema.Json per item again)", K, () => PoolProtocol.decodeWorkerMessage(resultsParsed.payload))
-time("decodeExit (the target's Exit Schema), per item", 1, () => codecs.decodeExit({ _tag: "Success", value: 49 }))
+time("decodeWorkerMessage (Results)", K, () => PoolProtocol.decodeWorkerMessage(resultsParsed.payload))
+time("decodeSuccess (the target's success Schema), per item", 1, () => codecs.decodeSuccess(49))
 
 // ---------------------------------------------------------------------------
 // a map chunk's results
@@ -80,15 +78,18 @@ const n = 12_500
 const values = Array.from({ length: n }, (_, i) => i * i)
 const itemExits = values.map((value) => ({ exit: { _tag: "Success", value } }))
 const itemLine = JSON.stringify(itemExits)
-const allLine = JSON.stringify({ ok: values })
+const allLine = JSON.stringify({ values })
 const decodeAll = Schema.decodeUnknownExit(Schema.toCodecJson(Schema.Array(Schema.Number)))
 console.log(`\na map chunk of ${n} results`)
-time("today: JSON.parse of [{ exit: { _tag, value } }, ...]", n, () => JSON.parse(itemLine), 300)
-time("today: decodeExit per item", n, () => {
+time("a failure among them: JSON.parse of [{ exit: { _tag, value } }, ...]", n, () => JSON.parse(itemLine), 300)
+time("a failure among them: decodeExit per item", n, () => {
   for (const item of itemExits) codecs.decodeExit(item.exit)
 }, 300)
-time("all-success chunk: JSON.parse of { ok: [values] }", n, () => JSON.parse(allLine), 300)
-time("all-success chunk: one Schema.Array(success) decode", n, () => decodeAll(values), 300)
+time("all succeeded (what is sent): JSON.parse of { values }", n, () => JSON.parse(allLine), 300)
+time("all succeeded (what is done): decodeSuccess per item", n, () => {
+  for (const value of values) codecs.decodeSuccess(value)
+}, 300)
+time("all succeeded: one Schema.Array(success) decode instead", n, () => decodeAll(values), 300)
 
 // ---------------------------------------------------------------------------
 // Effect's side of 100k tasks in flight
@@ -144,8 +145,16 @@ await cpuPerTask("plain promises (the hand-rolled pool's bookkeeping)", async ()
   stop()
 })
 await cpuPerTask("Effect.forEach unbounded, each fiber awaits a Deferred", fibers((wait) => wait))
-await cpuPerTask("... wrapped as runJob + run wrap it (admit, uninterruptibleMask, onInterrupt, map, flatMap)", fibers((wait) =>
-  Effect.andThen(
-    Effect.suspend(() => Effect.void),
-    Effect.uninterruptibleMask((restore) => restore(wait).pipe(Effect.onInterrupt(() => Effect.void)))
-  ).pipe(Effect.map((x) => [x]), Effect.flatMap((xs) => Effect.succeed(xs[0]!)))))
+await cpuPerTask("Effect.forEach unbounded, each fiber an Effect.callback + flatMap (as ProcessPool.run does)", async () => {
+  const pending: Array<(exits: ReadonlyArray<Exit.Exit<number>>) => void> = []
+  const stop = pump(pending, (resume) => resume([Exit.succeed(1)]))
+  await Effect.runPromise(Effect.forEach(range, () =>
+    Effect.flatMap(
+      Effect.callback<ReadonlyArray<Exit.Exit<number>>>((resume) => {
+        pending.push((exits) => resume(Effect.succeed(exits)))
+        return Effect.void
+      }),
+      (exits) => exits[0]!
+    ), { concurrency: "unbounded" }))
+  stop()
+})

@@ -52,8 +52,14 @@ export interface Options {
   /** Submitting waits while this many tasks wait for a worker (backpressure). Default: no bound. */
   readonly maxQueued?: number | undefined
   /**
-   * Tasks sent to a worker ahead of its results, so that it never waits for the next one.
-   * Higher: more throughput for tiny tasks; lower: fairer spread of long ones. Default: 2.
+   * Tasks (chunks) a worker holds at once: the one it runs and those sent ahead of its
+   * results, so that it never waits a round trip for the next one. Higher: more throughput
+   * for tiny tasks; lower: fairer spread of long ones (a task sent ahead waits behind the
+   * worker's current one even when another worker is free).
+   *
+   * Default: adaptive. The pool keeps about 1 ms of work in each worker, from the average
+   * time workers report per chunk: 64 for tasks of a few µs, 2 for tasks of 0.5 ms and
+   * more (and 2 until the first results come back). A fixed number turns that off.
    */
   readonly inFlightPerWorker?: number | undefined
   /** How long a cancelled or timed-out task may take to stop before its worker is killed. Default: 2 seconds. */
@@ -199,6 +205,16 @@ const runChunks = <X>(
   )
 }
 
+/** The values of a chunk's exits, or its first failure (fail-fast, in input order). */
+const successes = <A, E>(exits: ReadonlyArray<Exit.Exit<A, E>>): Array<A> | Exit.Failure<A, E> => {
+  const values: Array<A> = []
+  for (const exit of exits) {
+    if (Exit.isFailure(exit)) return exit
+    values.push(exit.value)
+  }
+  return values
+}
+
 const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions | undefined) =>
   Effect.sync(() => {
     // An error thrown by the input iterable surfaces as itself (a defect), before any task runs.
@@ -264,13 +280,12 @@ export const map = <Args, A, E>(
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
     const results: Array<ReadonlyArray<A>> = []
-    return runChunks(self, target, chunks, options, (exits, i) =>
-      Effect.map(
-        Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) => exit),
-        (values) => {
-          results[i] = values
-        }
-      )).pipe(Effect.map(() => results.flat())) as Effect.Effect<Array<A>, E | ProcessPoolError>
+    return runChunks(self, target, chunks, options, (exits, i) => {
+      const values = successes(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>)
+      if (!Array.isArray(values)) return values
+      results[i] = values
+      return Effect.void
+    }).pipe(Effect.map(() => results.flat())) as Effect.Effect<Array<A>, E | ProcessPoolError>
   })
 
 /**
@@ -289,11 +304,12 @@ export const mapUnordered = <Args, A, E>(
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
     const results: Array<A> = []
-    return runChunks(self, target, chunks, options, (exits) =>
-      Effect.forEach(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>, (exit) =>
-        Effect.map(exit, (value) => {
-          results.push(value)
-        }), { discard: true })).pipe(Effect.as(results)) as Effect.Effect<Array<A>, E | ProcessPoolError>
+    return runChunks(self, target, chunks, options, (exits) => {
+      const values = successes(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>)
+      if (!Array.isArray(values)) return values
+      for (const value of values) results.push(value)
+      return Effect.void
+    }).pipe(Effect.as(results)) as Effect.Effect<Array<A>, E | ProcessPoolError>
   })
 
 /**

@@ -6,8 +6,9 @@
  * exception in the *receiving* process, so one bad child could kill the parent. Here a
  * line that is not JSON is reported to `onMalformed` and the next line is read as usual.
  *
- * Writes made in the same turn of the event loop are joined into one socket write, so
- * many small messages cost one system call.
+ * Writes made in one synchronous burst (up to the next microtask checkpoint) are joined
+ * into one socket write, so many small messages cost one system call, without waiting a
+ * turn of the event loop (which cost ~15 µs per message on a round trip).
  */
 import type * as Net from "node:net"
 import * as Effect from "effect/Effect"
@@ -125,7 +126,7 @@ export const make = (socket: Net.Socket, handlers: Handlers): Channel => {
       if (pendingBytes >= flushThreshold) flush()
       else if (!scheduled) {
         scheduled = true
-        setImmediate(flush)
+        queueMicrotask(flush)
       }
       return !congested
     },

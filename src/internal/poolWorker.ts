@@ -1,62 +1,103 @@
 /**
  * The loop a pool's worker process runs: the pool pushes it chunks of tasks (a target,
- * by module and name, and the encoded arguments of each item), it runs them, and pushes
- * the encoded exits back, many per message. A task is interrupted when the pool cancels
- * it.
+ * by the number the pool named it by, and the encoded arguments of each item), it runs
+ * them, and pushes the encoded outcomes back, many per message. A chunk is interrupted
+ * when the pool cancels it.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import type * as Fiber from "effect/Fiber"
-import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import * as Target from "../Target.ts"
 import * as Bridge from "./bridge.ts"
-import { errorMessage } from "./errors.ts"
+import { errorMessage, uncaught } from "./errors.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
 
-const loaded = new Map<string, Promise<unknown>>()
+type Loaded = Target.Any | SpawnError
 
-/** The target a chunk names, importing its module the first time. */
-const load = (module: string, name: string): Effect.Effect<Target.Any, SpawnError> =>
-  Effect.flatMap(
-    Effect.tryPromise({
-      try: () => {
-        let loading = loaded.get(module)
-        if (loading === undefined) loaded.set(module, loading = import(module))
-        return loading
-      },
-      catch: (error) => new SpawnError({ message: `cannot import ${module}: ${errorMessage(error)}` })
-    }),
-    () => {
-      const target = internalTarget.lookup(module, name)
-      return target === undefined
-        ? Effect.fail(new SpawnError({ message: `${module} defines no target named '${name}'` }))
-        : Effect.succeed(target)
-    }
+/** Imports a target's module and finds the target in it. */
+const load = (module: string, name: string): Promise<Loaded> =>
+  import(module).then(
+    () =>
+      internalTarget.lookup(module, name) ??
+        new SpawnError({ message: `${module} defines no target named '${name}'` }),
+    (error) => new SpawnError({ message: `cannot import ${module}: ${errorMessage(error)}` })
   )
 
-/** Runs one item: its exit encoded with the target's Schemas, or why it could not be. */
-const runItem = (target: Target.Any, args: Schema.Json): Effect.Effect<PoolProtocol.ItemResult> => {
+/** An item's outcome before it is encoded: the task's exit, or why it could not run. */
+type Outcome = Exit.Exit<unknown, unknown> | PoolProtocol.TaskFailure
+
+/**
+ * Runs a chunk's items one after the other. Each item gets its own `Scope`, closed when
+ * the item ends; items that add nothing to their scope share one, which saves the cost
+ * of a scope per item for the common, scope-free target.
+ */
+const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effect<Array<Outcome>> =>
+  Effect.suspend(() => {
+    const decodeArgs = internalTarget.codecs(target).decodeArgs
+    const outcomes: Array<Outcome> = []
+    let next = 0
+    const runUntilScopeUsed = (scope: Scope.Scope) =>
+      Effect.gen(function*() {
+        while (next < args.length) {
+          const decoded = decodeArgs(args[next++])
+          if (Exit.isFailure(decoded)) {
+            outcomes.push(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(decoded.cause)) }))
+            continue
+          }
+          let effect: Effect.Effect<unknown, unknown, Scope.Scope>
+          try {
+            effect = target.run(decoded.value)
+          } catch (defect) {
+            outcomes.push(Exit.die(defect))
+            continue
+          }
+          const exit = yield* Effect.exit(effect)
+          outcomes.push(exit)
+          if (scope.state._tag !== "Empty") return exit
+        }
+        return Exit.void
+      })
+    const loop: Effect.Effect<Array<Outcome>> = Effect.suspend(() => {
+      if (next >= args.length) return Effect.succeed(outcomes)
+      const scope = Scope.makeUnsafe()
+      return runUntilScopeUsed(scope).pipe(
+        Effect.provideService(Scope.Scope, scope),
+        Effect.onExit((exit) => Scope.close(scope, Exit.isSuccess(exit) ? exit.value : exit)),
+        Effect.andThen(loop)
+      )
+    })
+    return loop
+  })
+
+/** A chunk's outcomes on the wire: only the values when every item succeeded, else one result per item. */
+const encodeOutcomes = (target: Target.Any, outcomes: ReadonlyArray<Outcome>): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
   const codecs = internalTarget.codecs(target)
-  const decoded = codecs.decodeArgs(args)
-  if (Exit.isFailure(decoded)) {
-    return Effect.succeed({
-      failure: new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(decoded.cause)) })
+  const values: Array<unknown> = []
+  for (const outcome of outcomes) {
+    if (!Exit.isExit(outcome) || Exit.isFailure(outcome)) break
+    const encoded = codecs.encodeSuccess(outcome.value)
+    if (Exit.isFailure(encoded)) break
+    values.push(encoded.value)
+  }
+  if (values.length === outcomes.length) return { values }
+  return {
+    items: outcomes.map((outcome): PoolProtocol.ItemResult => {
+      if (!Exit.isExit(outcome)) return { failure: outcome }
+      const encoded = codecs.encodeExit(outcome)
+      if (Exit.isSuccess(encoded)) return { exit: encoded.value }
+      return {
+        failure: new EncodeError({
+          payload: Exit.isSuccess(outcome) ? "success" : "error",
+          message: errorMessage(Cause.squash(encoded.cause))
+        })
+      }
     })
   }
-  return Effect.map(Effect.exit(Effect.scoped(target.run(decoded.value))), (exit) => {
-    const encoded = codecs.encodeExit(exit)
-    if (Exit.isSuccess(encoded)) return { exit: encoded.value }
-    return {
-      failure: new EncodeError({
-        payload: Exit.isSuccess(exit) ? "success" : "error",
-        message: errorMessage(Cause.squash(encoded.cause))
-      })
-    }
-  })
 }
 
 export const worker = Target.make("effect-multiprocessing/pool-worker", {
@@ -66,15 +107,17 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
     Effect.gen(function*() {
       if (initializer !== null) {
         // A failing initializer ends the worker: the pool sees it die before it is ready.
-        const target = yield* Effect.orDie(load(initializer.module, initializer.target))
-        const result = yield* runItem(target, initializer.args)
-        if ("failure" in result) return yield* Effect.die(new Error(`initializer failed: ${result.failure.message}`))
-        const exit = internalTarget.codecs(target).decodeExit(result.exit)
-        if (Exit.isFailure(exit) || Exit.isFailure(exit.value)) {
-          return yield* Effect.die(new Error("the initializer failed"))
+        const target = yield* Effect.promise(() => load(initializer.module, initializer.target))
+        if (target instanceof SpawnError) return yield* Effect.die(new Error(`initializer: ${target.message}`))
+        const [outcome] = yield* runItems(target, [initializer.args])
+        if (outcome === undefined || !Exit.isExit(outcome)) {
+          return yield* Effect.die(new Error(`the initializer failed: ${outcome?.message}`))
         }
+        if (Exit.isFailure(outcome)) return yield* Effect.die(new Error("the initializer failed"))
       }
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
+      /** The targets the pool named, by number: loaded, or still loading. */
+      const targets = new Map<number, Loaded | Promise<Loaded>>()
       const running = new Map<number, Fiber.Fiber<void, never>>()
       let outbox: Array<PoolProtocol.ChunkResult> = []
       const flush = () => {
@@ -82,29 +125,41 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: outbox }))
         outbox = []
       }
-      const runChunk = (chunk: PoolProtocol.Chunk) =>
-        Effect.gen(function*() {
-          const target = yield* Effect.exit(load(chunk.module, chunk.target))
-          const items: Array<PoolProtocol.ItemResult> = []
-          for (const args of chunk.args) {
-            items.push(Exit.isFailure(target) ? { failure: Cause.squash(target.cause) as SpawnError } : yield* runItem(target.value, args))
-          }
-          return items
+      const answer = (result: PoolProtocol.ChunkResult) => {
+        running.delete(result.id)
+        if (outbox.length === 0) queueMicrotask(flush)
+        outbox.push(result)
+      }
+      const runChunk = (chunk: PoolProtocol.Chunk) => {
+        const start = performance.now()
+        return Effect.gen(function*() {
+          let target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
+          if (target instanceof Promise) target = yield* Effect.promise(() => target as Promise<Loaded>)
+          if (target instanceof SpawnError) return { items: chunk.args.map(() => ({ failure: target })) }
+          return encodeOutcomes(target, yield* runItems(target, chunk.args))
         }).pipe(
           Effect.onExit((exit) =>
             Effect.sync(() => {
-              running.delete(chunk.id)
-              if (outbox.length === 0) queueMicrotask(flush)
+              const ms = Math.round((performance.now() - start) * 1000) / 1000
+              if (Exit.isSuccess(exit)) return answer({ id: chunk.id, ms, ...exit.value })
               // Cancelled: no items, but the pool learns that the chunk has stopped.
-              outbox.push(Exit.isSuccess(exit) ? { id: chunk.id, items: exit.value } : { id: chunk.id, items: [], cancelled: true })
+              if (Cause.hasInterruptsOnly(exit.cause)) return answer({ id: chunk.id, ms, cancelled: true })
+              const failure = uncaught(Cause.squash(exit.cause))
+              answer({ id: chunk.id, ms, items: chunk.args.map(() => ({ failure })) })
             })
           ),
           Effect.asVoid
         )
+      }
       Bridge.onPushDown((payload) => {
         const message = PoolProtocol.decodePoolMessage(payload)
         if (message._tag === "Failure") return
         if (message.success._tag === "Cancel") return running.get(message.success.id)?.interruptUnsafe()
+        for (const { module, name, ref } of message.success.targets) {
+          const loading = load(module, name)
+          targets.set(ref, loading)
+          loading.then((target) => targets.set(ref, target))
+        }
         for (const chunk of message.success.chunks) {
           const fiber = fork(runChunk(chunk))
           if (fiber.pollUnsafe() === undefined) running.set(chunk.id, fiber)

@@ -82,7 +82,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   ready = false
   child: ChildProcess.ChildProcess | undefined = undefined
   channel: Channel.Channel | undefined = undefined
-  /** Where the child's pushes go (a pool, for its workers). */
+  /** Where the child's pushes go (a pool, for its workers): called as they are read, not through the reader. */
   onPush: ((payload: Schema.Json) => void) | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
@@ -199,6 +199,10 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   yield* Effect.addFinalizer((exit) => release(impl, siblings, exit))
 })
 
+/** A `Push` line (its payload is parsed JSON, so it is a `Schema.Json`; its receiver validates it). */
+const isPush = (message: unknown): message is { readonly payload: Schema.Json } =>
+  Predicate.isTagged(message, "Push") && Predicate.hasProperty(message, "payload")
+
 const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, start: unknown) =>
   Effect.callback<void, ProcessError>((resume) => {
     const options = self.options
@@ -220,7 +224,10 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
     self.status = "started"
     const socket = child.stdio[3] as Net.Socket
     const channel = Channel.make(socket, {
-      onMessage: (message) => Queue.offerUnsafe(inbox, message),
+      onMessage: (message) => {
+        if (self.onPush !== undefined && isPush(message)) return self.onPush(message.payload)
+        Queue.offerUnsafe(inbox, message)
+      },
       onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),
       onClose: () => Queue.endUnsafe(inbox)
     })

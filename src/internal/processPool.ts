@@ -43,8 +43,8 @@ interface Job {
   readonly id: number
   readonly target: Target.Any
   readonly args: ReadonlyArray<Schema.Json>
-  /** One exit per item: the task's own, or a ProcessPoolError. */
-  readonly done: Deferred.Deferred<ReadonlyArray<ItemExit>>
+  /** Resumes the caller with one exit per item (the task's own, or a ProcessPoolError); set to `undefined` once called. */
+  resume: ((exits: ReadonlyArray<ItemExit>) => void) | undefined
   worker: Worker | undefined
   /** The caller gave up: the worker was asked to stop it, and its results are dropped. */
   cancelled: boolean
@@ -57,6 +57,8 @@ interface Worker {
   readonly process: internalProcess.ProcessImpl<void, never>
   readonly scope: Scope.Closeable
   readonly inFlight: Map<number, Job>
+  /** The numbers this worker knows targets by (told in the first `Run` that uses each). */
+  readonly targets: Map<Target.Any, number>
   ready: boolean
   retiring: boolean
   completed: number
@@ -69,7 +71,8 @@ interface Settings {
   readonly initializer: PoolProtocol.WorkerArgs["initializer"]
   readonly maxTasksPerChild: number
   readonly maxQueued: number
-  readonly inFlightPerWorker: number
+  /** `undefined`: adaptive (see `capacity`). */
+  readonly inFlightPerWorker: number | undefined
   readonly gracePeriod: Duration.Duration
   readonly crashLoopLimit: number
 }
@@ -89,6 +92,9 @@ class PoolImpl implements ProcessPool.ProcessPool {
   crashes = 0
   nextJob = 0
   nextWorker = 0
+  nextTarget = 0
+  /** How long a chunk takes in a worker, in ms: a moving average of what workers report. */
+  chunkMs: number | undefined = undefined
   constructor(settings: Settings, fork: <A, E>(effect: Effect.Effect<A, E>) => unknown) {
     this.settings = settings
     this.fork = fork
@@ -149,6 +155,7 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
       process,
       scope,
       inFlight: new Map(),
+      targets: new Map(),
       ready: false,
       retiring: false,
       completed: 0,
@@ -180,11 +187,37 @@ const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: Schema.Json) =
       continue
     }
     worker.completed++
-    Deferred.doneUnsafe(job.done, Exit.succeed(chunk.items.map((item) => itemExit(job.target, item))))
+    pool.chunkMs = pool.chunkMs === undefined ? chunk.ms : pool.chunkMs * 0.8 + chunk.ms * 0.2
+    finish(job, chunkExits(job, chunk))
   }
   retireIfDone(pool, worker)
   dispatch(pool)
   checkIdle(pool)
+}
+
+/** A chunk's exits, one per item, from what its worker answered. */
+const chunkExits = (job: Job, chunk: PoolProtocol.ChunkResult): ReadonlyArray<ItemExit> => {
+  if (chunk.values !== undefined && chunk.values.length === job.args.length) {
+    const decode = internalTarget.codecs(job.target).decodeSuccess
+    return chunk.values.map((value): ItemExit => {
+      const decoded = decode(value)
+      if (Exit.isSuccess(decoded)) return decoded
+      const message = errorMessage(Cause.squash(decoded.cause))
+      return Exit.fail(poolError(new DecodeError({ payload: "success", message })))
+    })
+  }
+  if (chunk.items !== undefined && chunk.items.length === job.args.length) {
+    return chunk.items.map((item) => itemExit(job.target, item))
+  }
+  const malformed = poolError(new DecodeError({ payload: "message", message: `chunk ${chunk.id}: no outcome for each item` }))
+  return job.args.map(() => Exit.fail(malformed))
+}
+
+/** Hands a job's exits to its caller (once). */
+const finish = (job: Job, exits: ReadonlyArray<ItemExit>) => {
+  const resume = job.resume
+  job.resume = undefined
+  resume?.(exits)
 }
 
 /** An item's outcome as the caller sees it: the task's own exit, or a ProcessPoolError. */
@@ -207,7 +240,7 @@ const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {
   const crashed = poolError(new WorkerCrashedError({ worker: worker.process.name, exitCode }))
   for (const job of worker.inFlight.values()) {
     clearTimeout(job.killTimer)
-    if (!job.cancelled) Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(crashed))))
+    if (!job.cancelled) finish(job, job.args.map(() => Exit.fail(crashed)))
   }
   worker.inFlight.clear()
   if (pool.status === "closed") return checkIdle(pool)
@@ -240,15 +273,29 @@ const failPool = (pool: PoolImpl, error: ProcessPoolError) => {
 // ---------------------------------------------------------------------------
 // jobs
 
+/**
+ * How many jobs a worker may hold at once. Adaptive by default: enough to keep about
+ * `queuedWorkMs` of work waiting in each worker (so that it never idles for a round trip),
+ * at least 2 and at most 64. Tiny tasks get many in flight; long ones two, so that few wait
+ * behind a long task while another worker could have run them.
+ */
+const capacity = (pool: PoolImpl): number => {
+  const fixed = pool.settings.inFlightPerWorker
+  if (fixed !== undefined) return fixed
+  if (pool.chunkMs === undefined) return 2
+  return Math.max(2, Math.min(64, Math.floor(queuedWorkMs / Math.max(pool.chunkMs, 0.001))))
+}
+const queuedWorkMs = 1
+
 /** Gives pending jobs to ready workers, the least busy first, one push per worker. */
 const dispatch = (pool: PoolImpl) => {
   if (pool.queued === 0) return
-  const batches = new Map<Worker, Array<PoolProtocol.Chunk>>()
+  const cap = capacity(pool)
+  const batches = new Map<Worker, { targets: Array<PoolProtocol.TargetRef>; chunks: Array<PoolProtocol.Chunk> }>()
   while (pool.queued > 0) {
     let best: Worker | undefined
     for (const worker of pool.workers) {
-      if (!worker.ready || worker.retiring || worker.stopping > 0) continue
-      if (worker.inFlight.size >= pool.settings.inFlightPerWorker) continue
+      if (!worker.ready || worker.retiring || worker.stopping > 0 || worker.inFlight.size >= cap) continue
       if (best === undefined || worker.inFlight.size < best.inFlight.size) best = worker
     }
     if (best === undefined) break
@@ -258,17 +305,22 @@ const dispatch = (pool: PoolImpl) => {
     job.worker = best
     best.inFlight.set(job.id, job)
     let batch = batches.get(best)
-    if (batch === undefined) batches.set(best, batch = [])
-    batch.push({ id: job.id, module: job.target.module, target: job.target.name, args: job.args })
+    if (batch === undefined) batches.set(best, batch = { targets: [], chunks: [] })
+    let ref = best.targets.get(job.target)
+    if (ref === undefined) {
+      best.targets.set(job.target, ref = ++pool.nextTarget)
+      batch.targets.push({ ref, module: job.target.module, name: job.target.name })
+    }
+    batch.chunks.push({ id: job.id, target: ref, args: job.args })
   }
-  for (const [worker, chunks] of batches) worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", chunks }))
+  for (const [worker, batch] of batches) worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", ...batch }))
   wakeRoomWaiters(pool)
 }
 
 /** Fails every job still queued. */
 const failQueued = (pool: PoolImpl, error: ProcessPoolError) => {
   for (const job of pool.pending.drain()) {
-    if (!job.dropped) Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(error))))
+    if (!job.dropped) finish(job, job.args.map(() => Exit.fail(error)))
   }
   pool.queued = 0
 }
@@ -287,6 +339,7 @@ const checkIdle = (pool: PoolImpl) => {
 
 /** The caller gave up on a job: drop it if it waits, else stop it in its worker (killing the worker if it does not stop). */
 const cancel = (pool: PoolImpl, job: Job) => {
+  if (job.resume === undefined) return
   const worker = job.worker
   if (worker === undefined) {
     if (job.dropped) return
@@ -334,21 +387,23 @@ export const submit = (
   Effect.suspend(() => {
     const pool = self as PoolImpl
     const encodeArgs = internalTarget.codecs(target).encodeArgs
-    const results: Array<ItemExit | undefined> = []
     const args: Array<Schema.Json> = []
-    for (const item of items) {
-      const encoded = encodeArgs(item)
+    let refused: Array<ItemExit | undefined> | undefined
+    for (let i = 0; i < items.length; i++) {
+      const encoded = encodeArgs(items[i])
       if (Exit.isSuccess(encoded)) {
-        results.push(undefined)
         args.push(encoded.value)
-      } else {
-        const message = errorMessage(Cause.squash(encoded.cause))
-        results.push(Exit.fail(poolError(new EncodeError({ payload: "arguments", message }))))
+        continue
       }
+      refused ??= []
+      const message = errorMessage(Cause.squash(encoded.cause))
+      refused[i] = Exit.fail(poolError(new EncodeError({ payload: "arguments", message })))
     }
+    if (refused === undefined) return runJob(pool, target, args, timeout)
+    // Put the refused items back among the others' exits, in order.
     const merge = (exits: ReadonlyArray<ItemExit>): ReadonlyArray<ItemExit> => {
       let next = 0
-      return results.map((result) => result ?? exits[next++]!)
+      return items.map((_, i) => refused[i] ?? exits[next++]!)
     }
     if (args.length === 0) return Effect.succeed(merge([]))
     return Effect.map(runJob(pool, target, args, timeout), merge)
@@ -359,42 +414,37 @@ const runJob = (
   target: Target.Any,
   args: ReadonlyArray<Schema.Json>,
   timeout: Duration.Input | undefined
-): Effect.Effect<ReadonlyArray<ItemExit>> =>
-  Effect.andThen(
-    admit(pool),
-    Effect.uninterruptibleMask((restore) =>
-      Effect.suspend(() => {
-        const refused = pool.failure ??
-          (pool.status === "open" ? undefined : poolError(new PoolClosedError({ message: "the pool is closed" })))
-        if (refused !== undefined) return Effect.succeed(args.map(() => Exit.fail(refused)))
-        const job: Job = {
-          id: ++pool.nextJob,
-          target,
-          args,
-          done: Deferred.makeUnsafe(),
-          worker: undefined,
-          cancelled: false,
-          dropped: false,
-          killTimer: undefined
-        }
-        pool.pending.push(job)
-        pool.queued++
-        dispatch(pool)
-        const waiting = restore(Deferred.await(job.done)).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => cancel(pool, job)))
-        )
-        if (timeout === undefined) return waiting
-        return Effect.timeoutOption(waiting, timeout).pipe(
-          Effect.map((exits) =>
-            Option.getOrElse(exits, () => {
-              const timedOut = poolError(new TaskTimeoutError({ timeout: Duration.toMillis(Duration.fromInputUnsafe(timeout)) }))
-              return args.map(() => Exit.fail(timedOut))
-            })
-          )
-        )
+): Effect.Effect<ReadonlyArray<ItemExit>> => {
+  const waiting = Effect.callback<ReadonlyArray<ItemExit>>((resume) => {
+    const refused = pool.failure ??
+      (pool.status === "open" ? undefined : poolError(new PoolClosedError({ message: "the pool is closed" })))
+    if (refused !== undefined) return resume(Effect.succeed(args.map(() => Exit.fail(refused))))
+    const job: Job = {
+      id: ++pool.nextJob,
+      target,
+      args,
+      resume: (exits) => resume(Effect.succeed(exits)),
+      worker: undefined,
+      cancelled: false,
+      dropped: false,
+      killTimer: undefined
+    }
+    pool.pending.push(job)
+    pool.queued++
+    dispatch(pool)
+    // Run when the caller is interrupted while waiting.
+    return Effect.sync(() => cancel(pool, job))
+  })
+  const timed = timeout === undefined ? waiting : Effect.timeoutOption(waiting, timeout).pipe(
+    Effect.map((exits) =>
+      Option.getOrElse(exits, () => {
+        const timedOut = poolError(new TaskTimeoutError({ timeout: Duration.toMillis(Duration.fromInputUnsafe(timeout)) }))
+        return args.map(() => Exit.fail(timedOut))
       })
     )
   )
+  return pool.settings.maxQueued === Infinity ? timed : Effect.andThen(admit(pool), timed)
+}
 
 // ---------------------------------------------------------------------------
 // the pool as a resource
@@ -408,7 +458,7 @@ const validate = (options: ProcessPool.Options | undefined, cpus: number): Setti
   const problem = positive("size", size) ??
     positive("maxTasksPerChild", options?.maxTasksPerChild ?? Infinity, true) ??
     positive("maxQueued", options?.maxQueued ?? Infinity, true) ??
-    positive("inFlightPerWorker", options?.inFlightPerWorker ?? 2) ??
+    positive("inFlightPerWorker", options?.inFlightPerWorker ?? 1) ??
     positive("crashLoopLimit", options?.crashLoopLimit ?? 5)
   if (problem !== undefined) return new InvalidOptionsError({ message: problem })
   let initializer: Settings["initializer"] = null
@@ -424,7 +474,7 @@ const validate = (options: ProcessPool.Options | undefined, cpus: number): Setti
     initializer,
     maxTasksPerChild: options?.maxTasksPerChild ?? Infinity,
     maxQueued: options?.maxQueued ?? Infinity,
-    inFlightPerWorker: options?.inFlightPerWorker ?? 2,
+    inFlightPerWorker: options?.inFlightPerWorker,
     gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
     crashLoopLimit: options?.crashLoopLimit ?? 5
   }
@@ -460,7 +510,7 @@ const close = (pool: PoolImpl, interrupted: boolean): Effect.Effect<void> =>
     for (const worker of pool.workers) {
       for (const job of worker.inFlight.values()) {
         clearTimeout(job.killTimer)
-        Deferred.doneUnsafe(job.done, Exit.succeed(job.args.map(() => Exit.fail(terminated))))
+        finish(job, job.args.map(() => Exit.fail(terminated)))
       }
     }
     wakeRoomWaiters(pool)

@@ -50,6 +50,9 @@ export interface Codecs {
   readonly decodeArgs: (json: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly encodeExit: (exit: Exit.Exit<unknown, unknown>) => Exit.Exit<Schema.Json, Schema.SchemaError>
   readonly decodeExit: (json: unknown) => Exit.Exit<Exit.Exit<unknown, unknown>, Schema.SchemaError>
+  /** The success alone (a pool's chunk whose items all succeeded carries only these). */
+  readonly encodeSuccess: (value: unknown) => Exit.Exit<Schema.Json, Schema.SchemaError>
+  readonly decodeSuccess: (json: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 }
 
 const codecsCache = new WeakMap<Target.Any, Codecs>()
@@ -59,11 +62,14 @@ export const codecs = (target: Target.Any): Codecs => {
   if (cached === undefined) {
     const args = Schema.toCodecJson(target.args)
     const exit = Schema.toCodecJson(Schema.Exit(target.success, target.error, Schema.Defect({ includeStack: true })))
+    const success = Schema.toCodecJson(target.success)
     cached = {
       encodeArgs: Schema.encodeUnknownExit(args) as Codecs["encodeArgs"],
       decodeArgs: Schema.decodeUnknownExit(args),
       encodeExit: Schema.encodeUnknownExit(exit) as Codecs["encodeExit"],
-      decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"]
+      decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"],
+      encodeSuccess: Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"],
+      decodeSuccess: Schema.decodeUnknownExit(success)
     }
     codecsCache.set(target, cached)
   }
