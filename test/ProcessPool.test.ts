@@ -90,6 +90,37 @@ describe("ProcessPool", () => {
       assert.strictEqual(reasonOf(Exit.isFailure(failure) ? failure.cause.reasons[0]?._tag === "Fail" ? (failure.cause.reasons[0] as { error: unknown }).error : undefined : undefined)._tag, "EncodeError")
     }).pipe(Effect.scoped))
 
+  it.live("each item of a chunk gets its own scope, closed when the item ends", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const logs = yield* ProcessPool.map(pool, P.scoped, [
+        { id: "a", useScope: true },
+        { id: "b", useScope: false },
+        { id: "c", useScope: false },
+        { id: "d", useScope: true },
+        { id: "e", useScope: false }
+      ], { chunkSize: 5 })
+      assert.deepStrictEqual(logs[1], ["acquire a", "run a", "release a", "run b"], "a's release ran before b")
+      assert.deepStrictEqual(logs[4], ["acquire a", "run a", "release a", "run b", "run c", "acquire d", "run d", "release d", "run e"])
+    }).pipe(Effect.scoped))
+
+  it.live("a run that throws, or a success its Schema refuses, fails that item only, with a typed error", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const thrown = yield* ProcessPool.mapExits(pool, P.throwsInRun, [0, 1, 2], { chunkSize: 3 })
+      assert.isTrue(Exit.isSuccess(thrown[0]!) && Exit.isSuccess(thrown[2]!))
+      const uncaught = reasonOf(yield* Effect.flip(thrown[1]!)) as ProcessPoolError.ProcessPoolErrorReason & { readonly name?: string }
+      assert.strictEqual(uncaught._tag, "UncaughtError")
+      assert.strictEqual(uncaught.name, "RangeError")
+      assert.strictEqual(uncaught.message, "thrown by run itself")
+      const refused = yield* ProcessPool.mapExits(pool, P.badSuccess, [0, 1, 2], { chunkSize: 3 })
+      assert.deepStrictEqual([refused[0], refused[2]], [Exit.succeed(0), Exit.succeed(2)])
+      const encode = reasonOf(yield* Effect.flip(refused[1]!))
+      assert.strictEqual(encode._tag, "EncodeError")
+      assert.strictEqual((encode as { readonly payload?: string }).payload, "success")
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.badSuccess, [2, 4]), [2, 4], "the worker goes on")
+    }).pipe(Effect.scoped))
+
   it.live("invalid options are rejected with a typed error", () =>
     Effect.gen(function*() {
       for (const options of [{ size: 0 }, { size: 1.5 }, { maxTasksPerChild: -1 }, { maxQueued: 0 }]) {

@@ -249,15 +249,15 @@ export const post = (ref: string, op: string, input: Schema.Json, onAnswer: (ans
   link.send({ _tag: "Call", id, ref, op, input })
 }
 
-let pushHandler: ((payload: Schema.Json) => void) | undefined
+let pushHandler: ((payload: unknown) => void) | undefined
 
 /** Installs the handler of the parent's pushes (one per process: a pool worker's loop). */
-export const onPushDown = (handler: ((payload: Schema.Json) => void) | undefined): void => {
+export const onPushDown = (handler: ((payload: unknown) => void) | undefined): void => {
   pushHandler = handler
 }
 
 /** Routed here by the child bootstrap. */
-export const receivePush = (payload: Schema.Json): void => pushHandler?.(payload)
+export const receivePush = (payload: unknown): void => pushHandler?.(payload)
 
 /** Sends a push to the parent (dropped if the parent is gone). */
 export const pushUp = (payload: Schema.Json): void => {

@@ -32,47 +32,42 @@ const load = (module: string, name: string): Promise<Loaded> =>
 type Outcome = Exit.Exit<unknown, unknown> | PoolProtocol.TaskFailure
 
 /**
- * Runs a chunk's items one after the other. Each item gets its own `Scope`, closed when
- * the item ends; items that add nothing to their scope share one, which saves the cost
- * of a scope per item for the common, scope-free target.
+ * Runs a chunk's items one after the other, giving each outcome to `outcomes` as it comes.
+ * Each item gets its own `Scope`, closed when the item ends; items that add nothing to their
+ * scope share one, which saves a scope per item for the common, scope-free target. If the
+ * chunk is interrupted, the running item's scope is closed with the interruption.
  */
-const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effect<Array<Outcome>> =>
-  Effect.suspend(() => {
-    const decodeArgs = internalTarget.codecs(target).decodeArgs
-    const outcomes: Array<Outcome> = []
-    let next = 0
-    const runUntilScopeUsed = (scope: Scope.Scope) =>
-      Effect.gen(function*() {
-        while (next < args.length) {
-          const decoded = decodeArgs(args[next++])
-          if (Exit.isFailure(decoded)) {
-            outcomes.push(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(decoded.cause)) }))
-            continue
-          }
-          let effect: Effect.Effect<unknown, unknown, Scope.Scope>
-          try {
-            effect = target.run(decoded.value)
-          } catch (defect) {
-            outcomes.push(Exit.die(defect))
-            continue
-          }
-          const exit = yield* Effect.exit(effect)
-          outcomes.push(exit)
-          if (scope.state._tag !== "Empty") return exit
-        }
-        return Exit.void
-      })
-    const loop: Effect.Effect<Array<Outcome>> = Effect.suspend(() => {
-      if (next >= args.length) return Effect.succeed(outcomes)
-      const scope = Scope.makeUnsafe()
-      return runUntilScopeUsed(scope).pipe(
-        Effect.provideService(Scope.Scope, scope),
-        Effect.onExit((exit) => Scope.close(scope, Exit.isSuccess(exit) ? exit.value : exit)),
-        Effect.andThen(loop)
-      )
-    })
-    return loop
+const runItems = (target: Target.Any, args: ReadonlyArray<unknown>, outcomes: Array<Outcome>): Effect.Effect<void> => {
+  const decodeArgs = internalTarget.codecs(target).decodeArgs
+  let next = 0
+  let scope = Scope.makeUnsafe()
+  /** Runs items in `scope` until one of them uses it (then closes it) or none are left. */
+  const untilScopeUsed = Effect.gen(function*() {
+    while (next < args.length) {
+      const decoded = decodeArgs(args[next++])
+      if (Exit.isFailure(decoded)) {
+        outcomes.push(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(decoded.cause)) }))
+        continue
+      }
+      let effect: Effect.Effect<unknown, unknown, Scope.Scope>
+      try {
+        effect = target.run(decoded.value)
+      } catch (defect) {
+        outcomes.push(Exit.die(defect))
+        continue
+      }
+      const exit = yield* Effect.exit(effect)
+      outcomes.push(exit)
+      if (scope.state._tag !== "Empty") return yield* Scope.close(scope, exit)
+    }
   })
+  return Effect.gen(function*() {
+    while (next < args.length) {
+      if (scope.state._tag === "Closed") scope = Scope.makeUnsafe()
+      yield* Effect.provideService(untilScopeUsed, Scope.Scope, scope)
+    }
+  }).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt())))
+}
 
 /** A chunk's outcomes on the wire: only the values when every item succeeded, else one result per item. */
 const encodeOutcomes = (target: Target.Any, outcomes: ReadonlyArray<Outcome>): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
@@ -109,7 +104,9 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         // A failing initializer ends the worker: the pool sees it die before it is ready.
         const target = yield* Effect.promise(() => load(initializer.module, initializer.target))
         if (target instanceof SpawnError) return yield* Effect.die(new Error(`initializer: ${target.message}`))
-        const [outcome] = yield* runItems(target, [initializer.args])
+        const outcomes: Array<Outcome> = []
+        yield* runItems(target, [initializer.args], outcomes)
+        const outcome = outcomes[0]
         if (outcome === undefined || !Exit.isExit(outcome)) {
           return yield* Effect.die(new Error(`the initializer failed: ${outcome?.message}`))
         }
@@ -132,23 +129,25 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       }
       const runChunk = (chunk: PoolProtocol.Chunk) => {
         const start = performance.now()
-        return Effect.gen(function*() {
-          let target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
-          if (target instanceof Promise) target = yield* Effect.promise(() => target as Promise<Loaded>)
-          if (target instanceof SpawnError) return { items: chunk.args.map(() => ({ failure: target })) }
-          return encodeOutcomes(target, yield* runItems(target, chunk.args))
-        }).pipe(
+        const outcomes: Array<Outcome> = []
+        const finish = (target: Loaded) =>
+          Effect.sync(() => {
+            const ms = Math.round((performance.now() - start) * 1000) / 1000
+            if (target instanceof SpawnError) return answer({ id: chunk.id, ms, items: chunk.args.map(() => ({ failure: target })) })
+            answer({ id: chunk.id, ms, ...encodeOutcomes(target, outcomes) })
+          })
+        const run = (target: Loaded) =>
+          target instanceof SpawnError ? finish(target) : Effect.andThen(runItems(target, chunk.args, outcomes), finish(target))
+        const target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
+        return (target instanceof Promise ? Effect.flatMap(Effect.promise(() => target), run) : run(target)).pipe(
           Effect.onExit((exit) =>
-            Effect.sync(() => {
-              const ms = Math.round((performance.now() - start) * 1000) / 1000
-              if (Exit.isSuccess(exit)) return answer({ id: chunk.id, ms, ...exit.value })
+            Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => {
               // Cancelled: no items, but the pool learns that the chunk has stopped.
-              if (Cause.hasInterruptsOnly(exit.cause)) return answer({ id: chunk.id, ms, cancelled: true })
+              if (Cause.hasInterruptsOnly(exit.cause)) return answer({ id: chunk.id, ms: 0, cancelled: true })
               const failure = uncaught(Cause.squash(exit.cause))
-              answer({ id: chunk.id, ms, items: chunk.args.map(() => ({ failure })) })
+              answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
             })
-          ),
-          Effect.asVoid
+          )
         )
       }
       Bridge.onPushDown((payload) => {

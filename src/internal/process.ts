@@ -83,7 +83,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   child: ChildProcess.ChildProcess | undefined = undefined
   channel: Channel.Channel | undefined = undefined
   /** Where the child's pushes go (a pool, for its workers): called as they are read, not through the reader. */
-  onPush: ((payload: Schema.Json) => void) | undefined = undefined
+  onPush: ((payload: unknown) => void) | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
@@ -199,8 +199,8 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   yield* Effect.addFinalizer((exit) => release(impl, siblings, exit))
 })
 
-/** A `Push` line (its payload is parsed JSON, so it is a `Schema.Json`; its receiver validates it). */
-const isPush = (message: unknown): message is { readonly payload: Schema.Json } =>
+/** A `Push` line (its receiver validates the payload). */
+const isPush = (message: unknown): message is { readonly payload: unknown } =>
   Predicate.isTagged(message, "Push") && Predicate.hasProperty(message, "payload")
 
 const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, start: unknown) =>

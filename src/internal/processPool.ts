@@ -168,7 +168,7 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
     pool.fork(Effect.flatMap(Deferred.await(process.exited), (code) => Effect.sync(() => onWorkerExit(pool, worker, code))))
   })
 
-const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: Schema.Json) => {
+const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown) => {
   const decoded = PoolProtocol.decodeWorkerMessage(payload)
   if (decoded._tag === "Failure") return
   const message = decoded.success

@@ -87,9 +87,10 @@ export type Reply = typeof Reply.Type
 
 /**
  * Either way: a message for whatever the receiving side installed to handle pushes (a
- * pool's worker loop, the pool that feeds it). Its payload is decoded by that handler.
+ * pool's worker loop, the pool that feeds it). Its payload is decoded by that handler, so
+ * it is not walked here (it is parsed JSON anyway; a pool's batch can be large).
  */
-export const Push = Schema.TaggedStruct("Push", { payload: Schema.Json })
+export const Push = Schema.TaggedStruct("Push", { payload: Schema.Unknown })
 export type Push = typeof Push.Type
 
 export const ParentMessage = Schema.Union([Start, Reply, Push])
