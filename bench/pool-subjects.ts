@@ -4,7 +4,7 @@
  * bench/fixtures/pool-work.ts.
  *
  * - `ours`: `ProcessPool` (processes, NDJSON over a pipe), with `inFlightPerWorker` at its
- *   default (2) and at 64.
+ *   default (adaptive: about 1 ms of work queued per worker, 2 to 64 tasks) and fixed at 64.
  * - `raw fork`: `RawPool` below, the ~30 lines anyone would write: `child_process.fork`,
  *   ids and a Map of resolvers, Node's JSON IPC, round-robin, no limit on tasks in flight.
  * - poolifier's `FixedClusterPool` (processes), tinypool with `runtime: "child_process"`,
@@ -329,7 +329,7 @@ const effectRpc = (concurrency: number): Subject => {
 
 /** Every subject, ours first. */
 export const subjects = (): Array<Subject> => [
-  ours("ours (inFlight 2)", {}),
+  ours("ours (default)", {}),
   ours("ours (inFlight 64)", { inFlightPerWorker: 64 }),
   raw(),
   poolifier(),

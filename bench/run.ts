@@ -1,9 +1,10 @@
 /**
- * The benchmark: `npm run bench` (or `node bench/run.ts [--quick] [--only=spawn|queue]
+ * The benchmark: `npm run bench` (or `node bench/run.ts [--quick] [--only=spawn|queue|pool]
  * [--samples=N] [--warmup=N] [--queue-rounds=N]`).
  *
- * Two groups: process start-up (spawn, imports, phases) and queues/events (puts, gets,
- * JoinableQueue, events, memory). Prints tables for people and, for machines, one
+ * Three groups: process start-up (spawn, imports, phases), queues/events (puts, gets,
+ * JoinableQueue, events, memory), and the pool against other pools and Python
+ * (bench/pool.ts, run as a child; see BENCHMARKS-pool.md). Prints tables for people and, for machines, one
  * `BENCH {...}` JSON line per metric and variant and a `BENCH_SUMMARY {...}` line per
  * group with the ratios and the verdicts on the goals: spawn + join of a no-op target at
  * most 1.3× a raw fork of the same TypeScript module; child → parent puts at least 2×
@@ -32,7 +33,9 @@ const flag = (name: string): string | undefined => {
 }
 const quick = flag("quick") !== undefined
 const only = flag("only")
-if (only !== undefined && only !== "spawn" && only !== "queue") throw new Error(`--only=spawn or --only=queue, not '${only}'`)
+if (only !== undefined && only !== "spawn" && only !== "queue" && only !== "pool") {
+  throw new Error(`--only=spawn, --only=queue or --only=pool, not '${only}'`)
+}
 const samples = Number(flag("samples") ?? (quick ? 8 : 30))
 const warmup = Number(flag("warmup") ?? (quick ? 2 : 3))
 /** The import costs differ by tens of ms: fewer rounds keep a full run under two minutes. */
@@ -629,5 +632,19 @@ const queueGroup = async () => {
   emit("BENCH_SUMMARY", summary)
 }
 
+/**
+ * The pool group is its own script (bench/pool.ts: it loads the peer pools, and its rounds
+ * are long); it runs here as a child with this run's `--quick` and `--samples`.
+ */
+const poolGroup = () =>
+  new Promise<void>((resolve, reject) => {
+    const passed = process.argv.slice(2).filter((arg) => arg === "--quick" || arg.startsWith("--samples="))
+    console.log(`\n# pool group: node bench/pool.ts ${passed.join(" ")}`)
+    ChildProcess.spawn(process.execPath, [new URL("./pool.ts", import.meta.url).pathname, ...passed], { stdio: "inherit" })
+      .on("error", reject)
+      .on("exit", (code) => code === 0 ? resolve() : reject(new Error(`bench/pool.ts exited with ${code}`)))
+  })
+
 if (only === undefined || only === "spawn") await spawnGroup()
 if (only === undefined || only === "queue") await queueGroup()
+if (only === undefined || only === "pool") await poolGroup()

@@ -36,7 +36,8 @@ export interface Delivery {
 export interface Server {
   readonly serve: (
     op: string,
-    input: Schema.Json,
+    /** Parsed JSON from the caller: the op checks its shape. */
+    input: unknown,
     deliver: (delivery: Delivery) => void
   ) => Effect.Effect<Schema.Json, Schema.Json>
 }
@@ -180,8 +181,8 @@ export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
 /** What a proxy gets back from a call. */
 export interface Answer {
   readonly ok: boolean
-  /** `null` with `ok: false`: the object (or the parent) is gone. */
-  readonly value: Schema.Json
+  /** `null` with `ok: false`: the object (or the parent) is gone. Parsed JSON: the caller checks its shape. */
+  readonly value: unknown
 }
 
 interface Uplink {

@@ -186,10 +186,10 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
     lifecycleLogs: yield* LifecycleLogs
   })
   const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
-  yield* Effect.uninterruptible(spawnChild(impl, inbox, start))
   // Replies and pushes are plain JSON built from values already encoded by their modules,
   // and the child decodes every one: no second pass on the way out.
   const link = Bridge.serveChild((reply) => impl.channel?.write(reply))
+  yield* Effect.uninterruptible(spawnChild(impl, inbox, link, start))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
@@ -203,7 +203,12 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
 const isPush = (message: unknown): message is { readonly payload: unknown } =>
   Predicate.isTagged(message, "Push") && Predicate.hasProperty(message, "payload")
 
-const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, start: unknown) =>
+const spawnChild = <A, E>(
+  self: ProcessImpl<A, E>,
+  inbox: Queue.Queue<unknown, Cause.Done>,
+  link: Bridge.Link,
+  start: unknown
+) =>
   Effect.callback<void, ProcessError>((resume) => {
     const options = self.options
     let child: ChildProcess.ChildProcess
@@ -225,7 +230,11 @@ const spawnChild = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, C
     const socket = child.stdio[3] as Net.Socket
     const channel = Channel.make(socket, {
       onMessage: (message) => {
+        // The hot messages are handled as they are read; the rest in order by the reader.
+        // (A Settle only names values of replies already sent, so it cannot overtake them.)
         if (self.onPush !== undefined && isPush(message)) return self.onPush(message.payload)
+        const settle = Protocol.asSettle(message)
+        if (settle !== undefined) return link.onSettle(settle)
         Queue.offerUnsafe(inbox, message)
       },
       onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),

@@ -352,10 +352,24 @@ const cancel = (pool: PoolImpl, job: Job) => {
   job.cancelled = true
   worker.stopping++
   worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Cancel", id: job.id }))
+  // A task that can be interrupted stops within a millisecond or so. One that has not
+  // stopped after `stuckAfterMs` is likely in synchronous code, and its worker about to be
+  // killed: its replacement starts now rather than after the kill (the old worker retires,
+  // and ends as usual if it stops in time after all).
+  const grace = Duration.toMillis(pool.settings.gracePeriod)
+  const probe = Math.min(stuckAfterMs, grace / 2)
   job.killTimer = setTimeout(() => {
-    if (worker.inFlight.has(job.id)) worker.process.signal("SIGKILL", true)
-  }, Duration.toMillis(pool.settings.gracePeriod))
+    if (!worker.inFlight.has(job.id)) return
+    if (!worker.retiring && pool.status !== "closed") {
+      worker.retiring = true
+      pool.fork(spawnWorker(pool))
+    }
+    job.killTimer = setTimeout(() => {
+      if (worker.inFlight.has(job.id)) worker.process.signal("SIGKILL", true)
+    }, grace - probe)
+  }, probe)
 }
+const stuckAfterMs = 20
 
 /** Room in the queue of pending jobs (backpressure: waits while it is full). */
 const admit = (pool: PoolImpl): Effect.Effect<void> =>

@@ -111,7 +111,7 @@ const decodeQueueError = Schema.decodeUnknownOption(Schema.toCodecJson(QueueErro
 const toWire = (error: QueueError | Cause.Done): Schema.Json =>
   Cause.isDone(error) ? { _tag: "Done" } : encodeQueueError(error)
 
-const fromWire = (value: Schema.Json): QueueError | Cause.Done => {
+const fromWire = (value: unknown): QueueError | Cause.Done => {
   if (Predicate.hasProperty(value, "_tag") && value._tag === "Done") return Cause.Done()
   return Option.getOrElse(
     decodeQueueError(value),
@@ -119,11 +119,15 @@ const fromWire = (value: Schema.Json): QueueError | Cause.Done => {
   )
 }
 
-const TakeManyInput = Schema.decodeUnknownOption(Schema.Struct({ max: Schema.Int, wait: Schema.Json }))
-const PutManyInput = Schema.decodeUnknownOption(Schema.Struct({ items: Schema.Array(Schema.Json) }))
-const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Json, wait: Schema.Json }))
+// Inputs are parsed JSON; the items in them are checked by the item Schema where they are
+// used, so here they are only carried (`Schema.Unknown`, and a batch only checked to be an array).
+const TakeManyInput = Schema.decodeUnknownOption(Schema.Struct({ max: Schema.Int, wait: Schema.Unknown }))
+const PutManyInput = Schema.decodeUnknownOption(Schema.Struct({
+  items: Schema.declare((u: unknown): u is ReadonlyArray<Schema.Json> => Array.isArray(u), { expected: "an array" })
+}))
+const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Unknown, wait: Schema.Unknown }))
 const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
-const waitFromWire = (input: Schema.Json): Store.Wait => {
+const waitFromWire = (input: unknown): Store.Wait => {
   const decoded = WaitInput(input)
   if (Option.isNone(decoded)) return { _tag: "NoWait" }
   return { _tag: "Block", timeout: decoded.value.timeout ?? undefined }
@@ -173,7 +177,7 @@ const serveOwner = <A>(
   codec: ItemCodec<A>,
   backend: Backend<A>,
   op: string,
-  input: Schema.Json,
+  input: unknown,
   deliver: (delivery: Bridge.Delivery) => void
 ): Effect.Effect<Schema.Json, Schema.Json> => {
   switch (op) {
@@ -181,8 +185,10 @@ const serveOwner = <A>(
       const decoded = PutInput(input)
       if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a put without an item" })))
       // Validated where it enters: a producer with another idea of the Schema is refused.
-      return codec.decode(decoded.value.item).pipe(
-        Effect.andThen(Store.put(store, decoded.value.item, waitFromWire(decoded.value.wait))),
+      // (It is parsed JSON, so it is stored as it came.)
+      const item = decoded.value.item as Schema.Json
+      return codec.decode(item).pipe(
+        Effect.andThen(Store.put(store, item, waitFromWire(decoded.value.wait))),
         Effect.as(null),
         Effect.mapError(toWire)
       )
@@ -357,8 +363,12 @@ const proxy = <A>(
     server: {
       serve: (op, input, deliver) =>
         Effect.flatMap(
-          Bridge.call(ref, op, input, (_, deliveries) => deliveries.forEach(deliver)),
-          (answer) => answer.ok ? Effect.succeed(answer.value) : Effect.fail(answer.value ?? toWire(fromWire(null)))
+          Bridge.call(ref, op, input as Schema.Json, (_, deliveries) => deliveries.forEach(deliver)),
+          // Relayed as they came (parsed JSON): the owner checks the input, the grandchild the answer.
+          (answer) =>
+            answer.ok
+              ? Effect.succeed(answer.value as Schema.Json)
+              : Effect.fail(answer.value as Schema.Json ?? toWire(fromWire(null)))
         )
     }
   }

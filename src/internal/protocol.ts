@@ -54,7 +54,8 @@ export const Call = Schema.TaggedStruct("Call", {
   id: Schema.Int,
   ref: Schema.String,
   op: Schema.String,
-  input: Schema.Json
+  /** Parsed JSON, checked by the op that takes it (not walked here: a batch of puts can be large). */
+  input: Schema.Unknown
 })
 export type Call = typeof Call.Type
 
@@ -72,6 +73,19 @@ export const Settle = Schema.TaggedStruct("Settle", {
 })
 export type Settle = typeof Settle.Type
 
+const isIntArray = (u: unknown): u is ReadonlyArray<number> => Array.isArray(u) && u.every(Number.isInteger)
+
+/**
+ * The message as a `Settle` if it is one, checked by hand: a prefetching consumer sends one
+ * per item it takes, so the parent handles them as they are read, without the Schema walk
+ * or the reader's queue.
+ */
+export const asSettle = (u: unknown): Settle | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  const { _tag, ack, back } = u as { readonly _tag?: unknown; readonly ack?: unknown; readonly back?: unknown }
+  return _tag === "Settle" && isIntArray(ack) && isIntArray(back) ? { _tag, ack, back } : undefined
+}
+
 /**
  * Parent → child: the answer to a `Call`. `value` is the op's result when `ok`, its
  * encoded error otherwise, and `null` with `ok: false` when the object no longer exists.
@@ -80,7 +94,8 @@ export type Settle = typeof Settle.Type
 export const Reply = Schema.TaggedStruct("Reply", {
   id: Schema.Int,
   ok: Schema.Boolean,
-  value: Schema.Json,
+  /** Parsed JSON, checked by the caller (not walked here: prefetched items can be many). */
+  value: Schema.Unknown,
   deliveries: Schema.Array(Schema.Int)
 })
 export type Reply = typeof Reply.Type
