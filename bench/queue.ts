@@ -29,8 +29,10 @@ import { JoinableQueue, Process, ProcessEvent, ProcessQueue, type Target } from 
 import {
   consume1,
   consume256,
+  consumeDefault,
   consumeSlow1,
   consumeSlow256,
+  consumeSlowDefault,
   Kb,
   nowMs,
   oneKb,
@@ -38,7 +40,8 @@ import {
   produceKb,
   produceSmall,
   work1,
-  work256
+  work256,
+  workDefault
 } from "./fixtures/queue-targets.ts"
 import type { Variant } from "./sampler.ts"
 
@@ -168,10 +171,13 @@ interface GetRate extends Rate {
   readonly spread: number
 }
 
-const libraryGet = (prefetch: 1 | 256, consumers: number, n: number): Promise<GetRate> =>
+/** `"default"`: the proxy's default, adaptive batches. */
+type Prefetch = 1 | 256 | "default"
+
+const libraryGet = (prefetch: Prefetch, consumers: number, n: number): Promise<GetRate> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const queue = yield* ProcessQueue.make({ item: Schema.Number })
-    const target = prefetch === 1 ? consume1 : consume256
+    const target = prefetch === 1 ? consume1 : prefetch === 256 ? consume256 : consumeDefault
     const ps = yield* Effect.forEach(Array.from({ length: consumers }), () => Process.spawn(target, { args: queue }))
     yield* Effect.forEach(ps, Process.ready, { discard: true })
     const t0 = nowMs()
@@ -204,9 +210,11 @@ export const getVariants = (
   })
   return [
     variant("library, 1 consumer, prefetch 1", () => libraryGet(1, 1, n.prefetch1)),
+    variant("library, 1 consumer, default (adaptive)", () => libraryGet("default", 1, n.prefetch256)),
     variant("library, 1 consumer, prefetch 256", () => libraryGet(256, 1, n.prefetch256)),
     ...(withPython ? [variant("Python, 1 consumer", () => pythonGet(1, n.python))] : []),
     variant("library, 4 consumers, prefetch 1", () => libraryGet(1, 4, n.prefetch1)),
+    variant("library, 4 consumers, default (adaptive)", () => libraryGet("default", 4, n.prefetch256)),
     variant("library, 4 consumers, prefetch 256", () => libraryGet(256, 4, n.prefetch256)),
     ...(withPython ? [variant("Python, 4 consumers", () => pythonGet(4, n.python))] : [])
   ]
@@ -219,10 +227,10 @@ export const getVariants = (
  * 4 consumers ready, then `tasks` tasks of `ms` each: the time until the last consumer
  * is done (ideal: tasks × ms ÷ 4), and the items of the busiest consumer.
  */
-const libraryBalance = (prefetch: 1 | 256, consumers: number, tasks: number, ms: number) =>
+const libraryBalance = (prefetch: Prefetch, consumers: number, tasks: number, ms: number) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const queue = yield* ProcessQueue.make({ item: Schema.Number })
-    const target = prefetch === 1 ? consumeSlow1 : consumeSlow256
+    const target = prefetch === 1 ? consumeSlow1 : prefetch === 256 ? consumeSlow256 : consumeSlowDefault
     const ps = yield* Effect.forEach(Array.from({ length: consumers }), () => Process.spawn(target, { args: queue }))
     yield* Effect.forEach(ps, Process.ready, { discard: true })
     const t0 = nowMs()
@@ -236,16 +244,17 @@ const libraryBalance = (prefetch: 1 | 256, consumers: number, tasks: number, ms:
 
 export const balanceVariants = (tasks: number, ms: number): Array<Variant> => [
   { name: "library, prefetch 1", run: () => libraryBalance(1, 4, tasks, ms) },
+  { name: "library, default (adaptive)", run: () => libraryBalance("default", 4, tasks, ms) },
   { name: "library, prefetch 256", run: () => libraryBalance(256, 4, tasks, ms) }
 ]
 
 // ---------------------------------------------------------------------------
 // 3. JoinableQueue: put → 4 × (get, taskDone) → join
 
-const libraryJoinable = (prefetch: 1 | 256, consumers: number, n: number): Promise<Rate> =>
+const libraryJoinable = (prefetch: Prefetch, consumers: number, n: number): Promise<Rate> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const queue = yield* JoinableQueue.make({ item: Schema.Number })
-    const target = prefetch === 1 ? work1 : work256
+    const target = prefetch === 1 ? work1 : prefetch === 256 ? work256 : workDefault
     const ps = yield* Effect.forEach(Array.from({ length: consumers }), () => Process.spawn(target, { args: queue }))
     yield* Effect.forEach(ps, Process.ready, { discard: true })
     const t0 = nowMs()
@@ -269,6 +278,7 @@ export const joinableVariants = (
   withPython: boolean
 ): Array<Variant> => [
   { name: "library, prefetch 1", run: () => libraryJoinable(1, 4, n.prefetch1).then(metrics) },
+  { name: "library, default (adaptive)", run: () => libraryJoinable("default", 4, n.prefetch256).then(metrics) },
   { name: "library, prefetch 256", run: () => libraryJoinable(256, 4, n.prefetch256).then(metrics) },
   ...(withPython ? [{ name: "Python JoinableQueue", run: () => pythonJoinable(4, n.python).then(metrics) }] : [])
 ]

@@ -332,6 +332,9 @@ const sizes = quick
   }
 /** The issue's goals for child → parent puts, on this machine: 2× Python's figures as the issue measured them. */
 const putGoals = { small: 150_000, kb: 74_000 }
+/** The n of a get or joinable variant: prefetch 1 is slow, so it moves fewer items. */
+const nOfVariant = (name: string, n: { readonly prefetch1: number; readonly prefetch256: number; readonly python: number }) =>
+  name.startsWith("Python") ? n.python : name.includes("prefetch 1") && !name.includes("256") ? n.prefetch1 : n.prefetch256
 const memoryBudgetMb = 50
 
 const int = (x: number, n = 10) => Math.round(x).toLocaleString("en-US").padStart(n)
@@ -452,7 +455,7 @@ const queueGroup = async () => {
     "queue.get",
     get,
     `2. parent → child: the parent puts n items, consumer children get them until the end; items/s from the first` +
-      ` put to the last consumer's end (n = ${sizes.get.prefetch1} with prefetch 1, ${sizes.get.prefetch256} with prefetch 256,` +
+      ` put to the last consumer's end (n = ${sizes.get.prefetch1} with prefetch 1, ${sizes.get.prefetch256} with the default and prefetch 256,` +
       ` ${sizes.get.python} Python)`,
     [
       ...(withPython
@@ -460,10 +463,11 @@ const queueGroup = async () => {
         : []),
       {
         label: "prefetch 1",
-        baseline: (name) => name.includes("prefetch 256") ? `library, ${consumersOf(name)}, prefetch 1` : undefined
+        baseline: (name) =>
+          name.includes("prefetch 256") || name.includes("default") ? `library, ${consumersOf(name)}, prefetch 1` : undefined
       }
     ],
-    (name) => name.includes("prefetch 1") && !name.includes("256") ? sizes.get.prefetch1 : name.includes("256") ? sizes.get.prefetch256 : sizes.get.python
+    (name) => nOfVariant(name, sizes.get)
   )
   console.log("   items taken by the busiest consumer ÷ by the idlest (median over rounds; 1 = even):")
   for (const [name, m] of get) {
@@ -503,9 +507,9 @@ const queueGroup = async () => {
     joinable,
     `3. JoinableQueue: the parent puts n items, 4 children get + taskDone each, the parent joins; items/s from the` +
       ` first put to join returning (n = ${sizes.joinable.prefetch1} with prefetch 1, ${sizes.joinable.prefetch256}` +
-      ` with prefetch 256, ${sizes.joinable.python} Python)`,
+      ` with the default and prefetch 256, ${sizes.joinable.python} Python)`,
     withPython ? [{ label: "Python", baseline: (name) => name.startsWith("Python") ? undefined : "Python JoinableQueue" }] : [],
-    (name) => name.includes("prefetch 1") && !name.includes("256") ? sizes.joinable.prefetch1 : name.includes("256") ? sizes.joinable.prefetch256 : sizes.joinable.python
+    (name) => nOfVariant(name, sizes.joinable)
   )
 
   // 4. events

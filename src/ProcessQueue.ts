@@ -119,12 +119,17 @@ export const make = <A>(options: {
  * Options of a queue's proxy, chosen where the queue arrives (in the consuming target's
  * argument Schema).
  *
- * - `prefetch` (default 1): how many items a `get` may fetch at once. With 1, every `get`
- *   is one round trip and items go to whichever consumer asks first (Python's fairness).
- *   Above 1, a `get` takes up to that many items in one round trip and keeps the rest for
- *   the next `get`s: many times the throughput for small items, but a consumer may sit on
- *   up to `prefetch - 1` items that an idle consumer could have had. Items kept this way
- *   stay the owner's until taken, and go back to the queue if the consumer ends first.
+ * - `prefetch`: how many items a `get` may fetch at once. Fetched items are kept for the
+ *   next `get`s; they stay the owner's until taken, and go back to the queue if the
+ *   consumer ends first (so nothing is lost or taken twice).
+ *   - Default: adaptive. A consumer asks for as many items as it gets through in one round
+ *     trip to the owner (from moving averages of both), between 1 and 256: a consumer that
+ *     spends milliseconds on each item fetches one at a time and leaves the rest to others;
+ *     a tight loop over small items fetches them in batches, at many times the throughput.
+ *   - `1`: every `get` is one round trip, and items go to whichever consumer asks first
+ *     (Python's fairness, at any speed).
+ *   - `n`: always up to `n` at once: the most throughput, but a consumer may sit on up to
+ *     `n - 1` items that an idle consumer could have had.
  *
  * @since 0.1.0
  * @category models
@@ -144,8 +149,8 @@ export interface ProxyOptions {
  *
  * const Args = Schema.Struct({
  *   tasks: ProcessQueue.schema(Schema.String),
- *   // a consumer of many small items: fetch them 256 at a time
- *   samples: ProcessQueue.schema(Schema.Number, { prefetch: 256 })
+ *   // long tasks: strictly one at a time, to whoever asks first
+ *   jobs: ProcessQueue.schema(Schema.String, { prefetch: 1 })
  * })
  * ```
  *

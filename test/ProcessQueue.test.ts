@@ -279,6 +279,19 @@ describe("ProcessQueue", () => {
         assert.deepStrictEqual(sorted(results.flat()), range(2000))
       }).pipe(Effect.scoped))
 
+    it.live("by default, a consumer that takes its time over each item leaves the rest to others; a tight one batches", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        // All there before either asks: a fixed batch of 256 would go to whoever asks first.
+        for (const i of range(300)) yield* ProcessQueue.put(queue, i)
+        yield* ProcessQueue.end(queue)
+        const slow = yield* Process.spawn(Q.slowDrain, { args: { queue, ms: 50 } })
+        const fast = yield* Process.spawn(Q.drain, { args: queue })
+        const [slowTook, fastTook] = [yield* Process.result(slow), yield* Process.result(fast)]
+        assert.isAtMost(slowTook.length, 5, `the slow consumer took ${slowTook.length} items`)
+        assert.deepStrictEqual(sorted([...slowTook, ...fastTook]), range(300), "every item exactly once")
+      }).pipe(Effect.scoped))
+
     it.live("items a SIGKILLed consumer prefetched but never took go back to the queue", () =>
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number })

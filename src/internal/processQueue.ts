@@ -267,11 +267,18 @@ const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Schema.J
 
 /** A producer sends at most this many batched items before it waits for the channel to drain. */
 const writeBehindLimit = 4096
+/** The largest batch an adaptive consumer asks for. */
+const maxBatch = 256
+/** An adaptive consumer asks for what it takes this many round trips to get through. */
+const roundTripsAhead = 4
+/** The longest round trip an adaptive consumer counts (a call that waited for an item took longer). */
+const waitCapMs = 1
 
 const proxy = <A>(
   ref: string,
   item: Schema.Codec<A, any, never, never>,
-  options: { readonly joinable: boolean; readonly bounded: boolean; readonly prefetch: number }
+  /** `prefetch`: a fixed number, or `undefined` for adaptive (see `batchSize`). */
+  options: { readonly joinable: boolean; readonly bounded: boolean; readonly prefetch: number | undefined }
 ): QueueImpl<A> => {
   const codec = itemCodec(item)
   const call = (op: string, input: Schema.Json = null, accept?: Parameters<typeof Bridge.call>[3]) =>
@@ -310,28 +317,51 @@ const proxy = <A>(
       })
     })
 
-  // With a prefetch above 1, a get asks for up to that many items at once and keeps the
-  // rest here; each stays the owner's (in flight) until this process takes it, and goes
-  // back if this process ends first.
-  const buffer: Array<{ readonly item: Schema.Json; readonly delivery: Bridge.Delivery }> = []
+  // Prefetching (any prefetch but a fixed 1): a get asks for up to a batch of items at once
+  // and keeps the rest here; each stays the owner's (in flight) until this process takes it,
+  // and goes back if this process ends first.
+  let buffer: Array<{ readonly item: unknown; readonly delivery: Bridge.Delivery }> = []
+  let head = 0
   const takeBuffered = Effect.suspend(() => {
-    const next = buffer.shift()!
+    const next = buffer[head++]!
     next.delivery.ack()
     return codec.decode(next.item)
   })
+  // Adaptive batches: ask for as many items as this consumer gets through in a few round
+  // trips (`roundTripsAhead`), from moving averages of both (per item: the time from a
+  // batch's arrival to the next request, over the batch's size). A consumer that takes its
+  // time with each item asks for one at a time and leaves the rest to others; a tight loop
+  // asks for up to `maxBatch`, and pays for fewer round trips.
+  let roundTripMs: number | undefined
+  let perItemMs: number | undefined
+  let arrivedAt = 0
+  const average = (previous: number | undefined, sample: number) =>
+    previous === undefined ? sample : previous * 0.7 + sample * 0.3
+  const batchSize = (): number => {
+    if (options.prefetch !== undefined) return options.prefetch
+    if (roundTripMs === undefined || perItemMs === undefined) return 1
+    return Math.max(1, Math.min(maxBatch, Math.floor((roundTripsAhead * roundTripMs) / Math.max(perItemMs, 0.0001))))
+  }
   const prefetching = (wait: Store.Wait): Effect.Effect<A, TakeError> =>
     Effect.suspend(() => {
-      if (buffer.length > 0) return takeBuffered
+      if (head < buffer.length) return takeBuffered
+      const asked = performance.now()
+      if (buffer.length > 0) perItemMs = average(perItemMs, (asked - arrivedAt) / buffer.length)
+      buffer = []
+      head = 0
       const fill: Parameters<typeof Bridge.call>[3] = (answer, deliveries) => {
         if (!answer.ok || !Array.isArray(answer.value)) return deliveries.forEach((delivery) => delivery.back())
+        arrivedAt = performance.now()
+        // A call that waited for an item says nothing of the round trip: count at most `waitCapMs`.
+        roundTripMs = average(roundTripMs, Math.min(arrivedAt - asked, waitCapMs))
         answer.value.forEach((item, i) => buffer.push({ item, delivery: deliveries[i]! }))
       }
       return Effect.flatMap(
-        call("takeMany", { max: options.prefetch, wait: waitToWire(wait) }, fill) as Effect.Effect<
-          Schema.Json,
-          TakeError
-        >,
-        () => takeBuffered
+        call("takeMany", { max: batchSize(), wait: waitToWire(wait) }, fill) as Effect.Effect<unknown, TakeError>,
+        (): Effect.Effect<A, TakeError> =>
+          head < buffer.length
+            ? takeBuffered
+            : Effect.fail(new QueueClosedError({ message: "the queue's owner answered a get without items" }))
       )
     })
 
@@ -342,9 +372,9 @@ const proxy = <A>(
           call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>)
         : writeBehind(value),
     take: (wait) =>
-      options.prefetch > 1
-        ? prefetching(wait)
-        : Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode),
+      options.prefetch === 1
+        ? Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode)
+        : prefetching(wait),
     size: Effect.map(call("size") as Effect.Effect<Schema.Json, QueueClosedError>, Number),
     isFull: Effect.map(call("isFull") as Effect.Effect<Schema.Json, QueueClosedError>, (value) => value === true),
     end: Effect.asVoid(call("end") as Effect.Effect<Schema.Json, QueueClosedError>),
@@ -380,8 +410,8 @@ export const schema = <A>(
   joinable: boolean,
   options?: { readonly prefetch?: number | undefined }
 ) => {
-  const prefetch = options?.prefetch ?? 1
-  if (!Number.isInteger(prefetch) || prefetch < 1) {
+  const prefetch = options?.prefetch
+  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1)) {
     throw new RangeError(`a queue's prefetch must be a positive integer, got ${prefetch}`)
   }
   return Bridge.referenceSchema({
