@@ -9,7 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { JoinableQueue, Process, ProcessQueue, ProcessQueueError } from "../src/index.ts"
+import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError } from "../src/index.ts"
 import * as Bridge from "../src/internal/bridge.ts"
 import * as Q from "./fixtures/queues.ts"
 
@@ -285,8 +285,12 @@ describe("ProcessQueue", () => {
         // All there before either asks: a fixed batch of 256 would go to whoever asks first.
         for (const i of range(300)) yield* ProcessQueue.put(queue, i)
         yield* ProcessQueue.end(queue)
-        const slow = yield* Process.spawn(Q.slowDrain, { args: { queue, ms: 50 } })
+        // The slow one starts once the fast one runs (a busy machine may start it much later).
+        const go = yield* ProcessEvent.make
+        const slow = yield* Process.spawn(Q.slowDrain, { args: { queue, ms: 200, go } })
         const fast = yield* Process.spawn(Q.drain, { args: queue })
+        yield* Process.ready(fast)
+        yield* ProcessEvent.set(go)
         const [slowTook, fastTook] = [yield* Process.result(slow), yield* Process.result(fast)]
         assert.isAtMost(slowTook.length, 5, `the slow consumer took ${slowTook.length} items`)
         assert.deepStrictEqual(sorted([...slowTook, ...fastTook]), range(300), "every item exactly once")
@@ -305,6 +309,22 @@ describe("ProcessQueue", () => {
         yield* Process.join(frozen)
         yield* ProcessQueue.end(queue)
         assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(10).slice(1))
+      }).pipe(Effect.scoped))
+
+    it.live("a consumer SIGKILLed after taking many items: what it took is gone, what it only fetched comes back", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        for (const i of range(3000)) yield* ProcessQueue.put(queue, i)
+        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "took")
+        const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 1000 }))
+        const taken = JSON.parse(Fs.readFileSync(marker, "utf8")) as Array<number>
+        assert.deepStrictEqual(taken, range(1000), "it took the first 1000, in order")
+        assert.isBelow(yield* ProcessQueue.size(queue), 2000, "and holds more, fetched but not taken")
+        yield* Process.kill(frozen)
+        yield* Process.join(frozen)
+        yield* ProcessQueue.end(queue)
+        assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(3000).slice(1000))
       }).pipe(Effect.scoped))
 
     it.live("JoinableQueue across processes: join returns after the workers' taskDones; one too many fails", () =>

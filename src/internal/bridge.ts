@@ -19,6 +19,7 @@ import type * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Scope from "effect/Scope"
+import * as AckFile from "./ackFile.ts"
 import type * as Protocol from "./protocol.ts"
 
 /** A value the owner must get back unless the receiver acknowledges it. */
@@ -87,10 +88,18 @@ export interface Link {
 
 let inService = 0
 
+/** How often a parent reads a child's acknowledgements file while deliveries are out. */
+const ackPollMs = 20
+
 /** How many calls from children are being served right now, in all links (for tests and diagnostics). */
 export const serving = (): number => inService
 
-export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
+/**
+ * Serves a child's calls. `acks`: the file the child writes its acknowledgements to (see
+ * ackFile.ts), read before each of its calls, every `ackPollMs` while deliveries are out,
+ * and before taking back what is left when the child is gone.
+ */
+export const serveChild = (send: (reply: Protocol.Reply) => void, acks?: AckFile.Reader): Link => {
   // The calls of a child are served in a scope of their own, that lives as long as its
   // channel: not in the scope the child was spawned in, which is already closing while
   // it waits for the child to end, and would cut short the calls the child still makes.
@@ -100,6 +109,23 @@ export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
   const unsettled = new Map<number, Delivery>()
   let nextDelivery = 0
   let closed = false
+  let polling: ReturnType<typeof setTimeout> | undefined
+
+  const readAcks = () => {
+    if (acks === undefined) return
+    for (const id of acks.drain()) {
+      unsettled.get(id)?.ack()
+      unsettled.delete(id)
+    }
+  }
+  const poll = () => {
+    polling = undefined
+    readAcks()
+    if (unsettled.size > 0 && !closed) pollSoon()
+  }
+  const pollSoon = () => {
+    if (acks !== undefined && polling === undefined) polling = setTimeout(poll, ackPollMs).unref()
+  }
 
   const run = (call: Protocol.Call): Effect.Effect<void> => {
     const server = servers.get(call.ref)
@@ -121,6 +147,7 @@ export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
               unsettled.set(id, delivery)
               return id
             })
+            if (ids.length > 0) pollSoon()
             return send({ _tag: "Reply", id: call.id, ok: true, value: exit.value, deliveries: ids })
           }
           for (const delivery of delivered) delivery.back()
@@ -139,7 +166,7 @@ export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
     onCall: (call) =>
       closed
         ? Effect.void
-        : Effect.forkIn(run(call), scope, { startImmediately: true }).pipe(
+        : Effect.forkIn(Effect.andThen(Effect.sync(readAcks), run(call)), scope, { startImmediately: true }).pipe(
           Effect.flatMap((fiber) =>
             Effect.sync(() => {
               if (fiber.pollUnsafe() === undefined) running.set(call.id, fiber)
@@ -167,7 +194,11 @@ export const serveChild = (send: (reply: Protocol.Reply) => void): Link => {
     close: Effect.suspend(() => {
       if (closed) return Effect.void
       closed = true
+      clearTimeout(polling)
       running.clear()
+      // What the child acknowledged in its file is its own; only the rest goes back.
+      readAcks()
+      acks?.close()
       for (const delivery of unsettled.values()) delivery.back()
       unsettled.clear()
       return Scope.close(scope, Exit.void)
@@ -288,12 +319,14 @@ export const disconnectUp = (): void => {
 }
 
 /**
- * Settles a delivery. An `ack` goes out at once, flushed to the socket, before the value
- * reaches the caller's code: were this process killed right after, the owner must not
- * give a value its taker already had to another. A `back` can wait for the end of the
- * turn and go out with others.
+ * Settles a delivery. An `ack` is durable before the value reaches the caller's code: were
+ * this process killed right after, the owner must not give a value its taker already had
+ * to another. `toFile`: written to this process's acknowledgements file (ackFile.ts), which
+ * the parent reads when it needs to; otherwise sent at once, flushed to the socket. A `back`
+ * can wait for the end of the turn and go out with others.
  */
-const settle = (link: Uplink, id: number, ack: boolean) => {
+const settle = (link: Uplink, id: number, ack: boolean, toFile = false) => {
+  if (ack && toFile && AckFile.write([id])) return
   ;(ack ? link.acks : link.backs).push(id)
   if (ack) return sendSettle(link, true)
   if (link.settleScheduled) return
@@ -316,12 +349,17 @@ const sendSettle = (link: Uplink, now: boolean) => {
  * returns and with no interruption possible in between, with the answer and a delivery
  * per delivered value, in order, for the caller to settle (a relay, when its own caller
  * does; a prefetching proxy, item by item as they are taken).
+ *
+ * `acksToFile`: acknowledgements go to this process's acknowledgements file rather than
+ * over the channel (see ackFile.ts). For values whose owner needs no prompt word that they
+ * were taken (items of an unbounded queue; a bounded queue's items hold their slot until then).
  */
 export const call = (
   ref: string,
   op: string,
   input: Schema.Json,
-  accept?: (answer: Answer, deliveries: ReadonlyArray<Delivery>) => void
+  accept?: (answer: Answer, deliveries: ReadonlyArray<Delivery>) => void,
+  options?: { readonly acksToFile?: boolean | undefined }
 ): Effect.Effect<Answer> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
@@ -344,13 +382,16 @@ export const call = (
         ),
         Effect.map((reply): Answer => {
           const answer: Answer = { ok: reply.ok, value: reply.value }
+          const toFile = options?.acksToFile === true
           if (accept === undefined) {
-            for (const delivery of reply.deliveries) settle(link, delivery, true)
+            if (reply.deliveries.length > 0 && !(toFile && AckFile.write(reply.deliveries))) {
+              for (const delivery of reply.deliveries) settle(link, delivery, true)
+            }
           } else {
             accept(
               answer,
               reply.deliveries.map((delivery) => ({
-                ack: () => settle(link, delivery, true),
+                ack: () => settle(link, delivery, true, toFile),
                 back: () => settle(link, delivery, false)
               }))
             )

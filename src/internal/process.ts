@@ -3,6 +3,7 @@
  * signals and the scope rules (join non-daemons, terminate daemons and interrupted).
  */
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Module from "node:module"
 import type * as Net from "node:net"
 import * as Os from "node:os"
@@ -25,6 +26,7 @@ import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
 import { EncodeError, ProcessError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import * as AckFile from "./ackFile.ts"
 import * as Bridge from "./bridge.ts"
 import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
@@ -186,10 +188,13 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
     lifecycleLogs: yield* LifecycleLogs
   })
   const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
+  const acks = AckFile.create()
   // Replies and pushes are plain JSON built from values already encoded by their modules,
   // and the child decodes every one: no second pass on the way out.
-  const link = Bridge.serveChild((reply) => impl.channel?.write(reply))
-  yield* Effect.uninterruptible(spawnChild(impl, inbox, link, start))
+  const link = Bridge.serveChild((reply) => impl.channel?.write(reply), acks?.reader)
+  yield* Effect.uninterruptible(spawnChild(impl, inbox, link, start, acks?.childEnd)).pipe(
+    Effect.onError(() => Effect.sync(() => acks?.reader.close()))
+  )
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
@@ -207,7 +212,9 @@ const spawnChild = <A, E>(
   self: ProcessImpl<A, E>,
   inbox: Queue.Queue<unknown, Cause.Done>,
   link: Bridge.Link,
-  start: unknown
+  start: unknown,
+  /** The child's end of its acknowledgements file (its fd 4), closed here once it has it. */
+  ackFd: number | undefined
 ) =>
   Effect.callback<void, ProcessError>((resume) => {
     const options = self.options
@@ -217,13 +224,16 @@ const spawnChild = <A, E>(
         cwd: options.cwd,
         env: childEnv(options.env),
         // stdin is closed in the child, as in Python; stdout and stderr are shared.
-        stdio: ["ignore", "inherit", "inherit", "pipe"],
+        stdio: ["ignore", "inherit", "inherit", "pipe", ackFd ?? "ignore"],
         detached: !Current.isChild()
       })
     } catch (error) {
+      if (ackFd !== undefined) Fs.closeSync(ackFd)
       self.status = "stopped"
       return resume(Effect.fail(self.error(new SpawnError({ message: errorMessage(error) }))))
     }
+    // The child has its copy of the acknowledgements file's fd now.
+    if (ackFd !== undefined) Fs.closeSync(ackFd)
     self.child = child
     self.pid = child.pid
     self.status = "started"

@@ -281,8 +281,11 @@ const proxy = <A>(
   options: { readonly joinable: boolean; readonly bounded: boolean; readonly prefetch: number | undefined }
 ): QueueImpl<A> => {
   const codec = itemCodec(item)
+  // An unbounded queue's owner needs no prompt word that an item was taken: acknowledgements
+  // go to the acknowledgements file. A bounded queue's items hold their slot until then.
+  const acks = { acksToFile: !options.bounded }
   const call = (op: string, input: Schema.Json = null, accept?: Parameters<typeof Bridge.call>[3]) =>
-    Effect.flatMap(Bridge.call(ref, op, input, accept), (answer) =>
+    Effect.flatMap(Bridge.call(ref, op, input, accept, acks), (answer) =>
       answer.ok ? Effect.succeed(answer.value) : Effect.fail(fromWire(answer.value)))
 
   // Puts to an unbounded queue are write-behind, as Python's are: encoded (and so checked)
