@@ -32,6 +32,13 @@ const untilNoneServing = Effect.sleep("20 millis").pipe(
   Effect.repeat({ until: () => Bridge.serving() === 0, times: 150 })
 )
 
+/** A path in a fresh temporary directory, for a child to write when it reaches a point. */
+const markerPath = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), name)
+
+/** Waits (up to ~20 s) until `path` exists. */
+const awaitFile = (path: string) =>
+  Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 1000 }))
+
 describe("ProcessQueue", () => {
   describe("in its own process", () => {
     it.live("FIFO, sizes, nowait variants and timeouts", () =>
@@ -216,9 +223,9 @@ describe("ProcessQueue", () => {
     it.live("an item handed to a consumer that is SIGKILLed before reading it goes back; join stays exact", () =>
       Effect.gen(function*() {
         const queue = yield* JoinableQueue.make({ item: Schema.Number })
-        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "frozen")
+        const marker = markerPath("frozen")
         const frozen = yield* Process.spawn(Q.getThenFreeze, { args: { queue, marker } })
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 500 }))
+        yield* awaitFile(marker)
         assert.strictEqual(Bridge.serving(), 1, "its get waits in the parent")
         // Its get waits in the parent; the item goes to it, and the answer is never read.
         yield* ProcessQueue.put(queue, 42)
@@ -300,9 +307,9 @@ describe("ProcessQueue", () => {
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number })
         for (const i of range(10)) yield* ProcessQueue.put(queue, i)
-        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "took")
+        const marker = markerPath("took")
         const frozen = yield* Process.spawn(Q.prefetchThenFreeze, { args: { queue, marker } })
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 500 }))
+        yield* awaitFile(marker)
         assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0", "it took the first item")
         assert.strictEqual(yield* ProcessQueue.size(queue), 2, "and holds seven more, unacknowledged")
         yield* Process.kill(frozen)
@@ -315,9 +322,9 @@ describe("ProcessQueue", () => {
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number })
         for (const i of range(3000)) yield* ProcessQueue.put(queue, i)
-        const marker = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), "took")
+        const marker = markerPath("took")
         const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(marker), times: 1000 }))
+        yield* awaitFile(marker)
         const taken = JSON.parse(Fs.readFileSync(marker, "utf8")) as Array<number>
         assert.deepStrictEqual(taken, range(1000), "it took the first 1000, in order")
         assert.isBelow(yield* ProcessQueue.size(queue), 2000, "and holds more, fetched but not taken")
