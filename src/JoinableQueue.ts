@@ -65,6 +65,13 @@ export const schema = <A>(
  * Says that a task taken from the queue is finished. One more call than items put fails
  * with `TaskDoneError`.
  *
+ * In a child, a `taskDone` for an item that process took itself does not wait for the
+ * owner (it goes out in one batch per turn, after the puts made before it), as Python's
+ * does not: the owner's count cannot go below zero for it. Only when other processes marked
+ * its items done for it could the owner refuse one; that `TaskDoneError` then fails this
+ * process's next `taskDone`. A `taskDone` with no item of its own to cover it waits for the
+ * owner's answer.
+ *
  * **Python** `JoinableQueue.task_done()`.
  *
  * @since 0.1.0

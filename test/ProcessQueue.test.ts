@@ -350,6 +350,19 @@ describe("ProcessQueue", () => {
         assert.instanceOf(error, ProcessQueueError.TaskDoneError)
       }).pipe(Effect.scoped))
 
+    it.live("a child's taskDone never overtakes its put before it: join waits for the item put", () =>
+      Effect.gen(function*() {
+        const queue = yield* JoinableQueue.make({ item: Schema.Number })
+        const worker = yield* Process.spawn(Q.countdown, { args: queue })
+        yield* ProcessQueue.put(queue, 20)
+        yield* JoinableQueue.join(queue)
+        // Had a taskDone overtaken the put of the next item, join would have returned early
+        // and the put would come after the end (refused): the countdown would stop short.
+        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
+        yield* ProcessQueue.end(queue)
+        assert.deepStrictEqual(yield* Process.result(worker), range(21).reverse())
+      }).pipe(Effect.scoped))
+
     it.live("a child's get that arrives while its scope is closing (joining it) is still served", () =>
       Effect.gen(function*() {
         const p = yield* Effect.gen(function*() {

@@ -35,7 +35,7 @@ interface Backend<A> {
   readonly isFull: Effect.Effect<boolean, QueueClosedError>
   readonly end: Effect.Effect<void, QueueClosedError>
   readonly shutdown: Effect.Effect<void>
-  readonly taskDone: Effect.Effect<void, TaskDoneError | QueueClosedError>
+  readonly taskDone: (count: number) => Effect.Effect<void, TaskDoneError | QueueClosedError>
   readonly join: Effect.Effect<void, QueueClosedError>
   /** Waits until this process's write-behind puts reached the owner; fails with a refusal. */
   readonly flush: Effect.Effect<void, PutError>
@@ -126,6 +126,11 @@ const PutManyInput = Schema.decodeUnknownOption(Schema.Struct({
   items: Schema.declare((u: unknown): u is ReadonlyArray<Schema.Json> => Array.isArray(u), { expected: "an array" })
 }))
 const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Unknown, wait: Schema.Unknown }))
+/** A taskDone's count: `{ count }` from a batch, 1 otherwise. */
+const CountInput = (input: unknown): number =>
+  Predicate.hasProperty(input, "count") && Number.isInteger(input.count) && (input.count as number) > 0
+    ? input.count as number
+    : 1
 const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
 const waitFromWire = (input: unknown): Store.Wait => {
   const decoded = WaitInput(input)
@@ -156,7 +161,7 @@ export const make = <A>(options: {
       isFull: Store.guard(store, Effect.sync(() => Store.isFull(store))),
       end: Store.end(store),
       shutdown: Effect.sync(() => Store.shutdown(store, new QueueClosedError({ message: "the queue was shut down" }))),
-      taskDone: Store.taskDone(store),
+      taskDone: (count) => Store.taskDone(store, count),
       join: Store.join(store),
       flush: Effect.void,
       server: { serve: (op, input, deliver) => serveOwner(store, codec, backend, op, input, deliver) }
@@ -235,12 +240,12 @@ const serveOwner = <A>(
       }).pipe(Effect.mapError(toWire))
     }
     default:
-      return serveSimple(backend, op)
+      return serveSimple(backend, op, input)
   }
 }
 
 /** The operations that carry no item, served the same way by owners and proxies. */
-const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Schema.Json, Schema.Json> => {
+const serveSimple = <A>(backend: Backend<A>, op: string, input: unknown): Effect.Effect<Schema.Json, Schema.Json> => {
   const run = ((): Effect.Effect<Schema.Json, QueueError> => {
     switch (op) {
       case "size":
@@ -252,7 +257,7 @@ const serveSimple = <A>(backend: Backend<A>, op: string): Effect.Effect<Schema.J
       case "shutdown":
         return Effect.as(backend.shutdown, null)
       case "taskDone":
-        return Effect.as(backend.taskDone, null)
+        return Effect.as(backend.taskDone(CountInput(input)), null)
       case "join":
         return Effect.as(backend.join, null)
       default:
@@ -320,6 +325,31 @@ const proxy = <A>(
       })
     })
 
+  // A joinable queue's taskDone: this process's own items (taken here, not marked done yet)
+  // are marked done without a round trip, as Python's task_done does, and sent in one batch
+  // per turn (after the puts made before them). A refusal (others marked them done first)
+  // fails this process's next taskDone.
+  let taken = 0
+  let done = 0
+  let doneBatch = 0
+  let taskDoneRefused: TaskDoneError | QueueClosedError | undefined
+  const takeTaskDoneRefusal = () => {
+    const error = taskDoneRefused
+    taskDoneRefused = undefined
+    return error
+  }
+  const flushDone = () => {
+    if (doneBatch === 0) return
+    const count = doneBatch
+    doneBatch = 0
+    // The puts made before first: a task marked done after a put must not overtake it.
+    flushOutbox()
+    Bridge.post(ref, "taskDone", { count }, (answer) => {
+      if (!answer.ok) taskDoneRefused ??= fromWire(answer.value) as TaskDoneError | QueueClosedError
+    })
+  }
+  if (options.joinable) Bridge.addFlusher(flushDone)
+
   // Prefetching (any prefetch but a fixed 1): a get asks for up to a batch of items at once
   // and keeps the rest here; each stays the owner's (in flight) until this process takes it,
   // and goes back if this process ends first.
@@ -375,14 +405,33 @@ const proxy = <A>(
           call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>)
         : writeBehind(value),
     take: (wait) =>
-      options.prefetch === 1
-        ? Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode)
-        : prefetching(wait),
+      Effect.map(
+        options.prefetch === 1
+          ? Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode)
+          : prefetching(wait),
+        (item) => {
+          taken++
+          return item
+        }
+      ),
     size: Effect.map(call("size") as Effect.Effect<Schema.Json, QueueClosedError>, Number),
     isFull: Effect.map(call("isFull") as Effect.Effect<Schema.Json, QueueClosedError>, (value) => value === true),
     end: Effect.asVoid(call("end") as Effect.Effect<Schema.Json, QueueClosedError>),
     shutdown: Effect.ignore(call("shutdown")),
-    taskDone: Effect.asVoid(call("taskDone") as Effect.Effect<Schema.Json, TaskDoneError | QueueClosedError>),
+    taskDone: (count) =>
+      Effect.suspend(() => {
+        const error = takeTaskDoneRefusal()
+        if (error !== undefined) return Effect.fail(error)
+        done += count
+        // For items this process took, the count cannot go below zero (unless others call
+        // taskDone for items they did not take): no need to wait for the owner's word.
+        if (done <= taken) {
+          if (doneBatch === 0) queueMicrotask(flushDone)
+          doneBatch += count
+          return Effect.void
+        }
+        return Effect.asVoid(call("taskDone", { count }) as Effect.Effect<Schema.Json, TaskDoneError | QueueClosedError>)
+      }),
     join: Effect.asVoid(call("join") as Effect.Effect<Schema.Json, QueueClosedError>),
     // A round trip behind the batches: their answers come first, so a refusal is known after it.
     flush: Effect.suspend(() => {
@@ -471,6 +520,6 @@ export const isEmpty = <A>(self: ProcessQueue.ProcessQueue<A>) => Effect.map(bac
 export const isFull = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).isFull
 export const end = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).end
 export const shutdown = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).shutdown
-export const taskDone = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).taskDone
+export const taskDone = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).taskDone(1)
 export const join = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).join
 export const flush = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).flush

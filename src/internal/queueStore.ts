@@ -252,14 +252,17 @@ export const shutdown = (store: Store, error: QueueClosedError): void => {
   for (const joiner of store.joiners.splice(0)) Deferred.doneUnsafe(joiner, Exit.fail(error))
 }
 
-export const taskDone = (store: Store): Effect.Effect<void, TaskDoneError | QueueClosedError> =>
+/** Marks `count` tasks done (a child sends its own in batches); those past zero fail, as Python's extra calls do. */
+export const taskDone = (store: Store, count = 1): Effect.Effect<void, TaskDoneError | QueueClosedError> =>
   Effect.suspend((): Effect.Effect<void, TaskDoneError | QueueClosedError> => {
     if (store.closed !== undefined) return Effect.fail(store.closed)
-    if (store.unfinished <= 0) {
-      return Effect.fail(new TaskDoneError({ message: "taskDone() called more times than items were put" }))
-    }
-    if (--store.unfinished === 0) {
+    const applied = Math.min(count, store.unfinished)
+    store.unfinished -= applied
+    if (applied > 0 && store.unfinished === 0) {
       for (const joiner of store.joiners.splice(0)) Deferred.doneUnsafe(joiner, Exit.void)
+    }
+    if (applied < count) {
+      return Effect.fail(new TaskDoneError({ message: "taskDone() called more times than items were put" }))
     }
     return Effect.void
   })
