@@ -132,13 +132,18 @@ export const make = (socket: Net.Socket, handlers: Handlers): Channel => {
     },
     awaitDrain: Effect.callback<void>((resume) => {
       if (!congested || closed) return resume(Effect.void)
-      const done = () => resume(Effect.void)
-      socket.once("drain", done)
-      socket.once("close", done)
-      return Effect.sync(() => {
+      // Whichever comes first removes both (a `close` listener left behind per wait leaked).
+      const stop = () => {
         socket.off("drain", done)
         socket.off("close", done)
-      })
+      }
+      const done = () => {
+        stop()
+        resume(Effect.void)
+      }
+      socket.on("drain", done)
+      socket.on("close", done)
+      return Effect.sync(stop)
     }),
     flush,
     isClosed: () => closed,

@@ -270,8 +270,13 @@ const serveSimple = <A>(backend: Backend<A>, op: string, input: unknown): Effect
 // ---------------------------------------------------------------------------
 // proxies to a parent's queue
 
-/** A producer sends at most this many batched items before it waits for the channel to drain. */
-const writeBehindLimit = 4096
+/**
+ * A producer's batch is sent once it has this many items (else at the end of the turn); it
+ * waits for the channel to drain only when that is congested. Small batches keep both
+ * processes busy (the parent decodes one while the next is written): with ~1 KB items,
+ * batches of thousands made half-MB lines and 0.6x the throughput.
+ */
+const writeBehindLimit = 256
 /** The largest batch an adaptive consumer asks for. */
 const maxBatch = 256
 /** An adaptive consumer asks for what it takes this many round trips to get through. */
