@@ -1,3 +1,4 @@
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -255,6 +256,18 @@ describe("ProcessPool", () => {
       const failing = yield* Effect.flip(Stream.runCollect(ProcessPool.stream(pool, P.evenOnly, Stream.fromIterable([0, 2, 3, 4]))))
       assert.instanceOf(failing, P.Odd)
     }).pipe(Effect.scoped))
+
+  it.live("a program that closes its pool from a bare top-level Effect.runPromise runs to its end", () =>
+    Effect.gen(function*() {
+      for (let run = 0; run < 3; run++) {
+        const result = ChildProcess.spawnSync(process.execPath, [Path.join(import.meta.dirname, "fixtures", "pool-bare-promise.ts")], {
+          encoding: "utf8",
+          timeout: 60_000
+        })
+        assert.strictEqual(result.status, 0, `run ${run}: exit ${result.status}, stderr: ${result.stderr}`)
+        assert.strictEqual(result.stdout.trim(), "squares 1 4 9 16")
+      }
+    }))
 
   it.live("10k tasks through a bounded queue all complete", () =>
     Effect.gen(function*() {
