@@ -56,7 +56,8 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>, outcomes: Ar
         outcomes.push(Exit.die(defect))
         continue
       }
-      const exit = yield* Effect.exit(effect)
+      // `Effect.succeed` / `Effect.fail` are exits already: nothing to run.
+      const exit = Exit.isExit(effect) ? effect : yield* Effect.exit(effect)
       outcomes.push(exit)
       if (scope.state._tag !== "Empty") return yield* Scope.close(scope, exit)
     }
