@@ -10,6 +10,7 @@ import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError } from "../src/index.ts"
+import * as AckFile from "../src/internal/ackFile.ts"
 import * as Bridge from "../src/internal/bridge.ts"
 import * as Q from "./fixtures/queues.ts"
 
@@ -332,6 +333,27 @@ describe("ProcessQueue", () => {
         yield* Process.join(frozen)
         yield* ProcessQueue.end(queue)
         assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(3000).slice(1000))
+      }).pipe(Effect.scoped))
+
+    it.live("acknowledgements files switched every few entries: still exactly once, under SIGKILL too, and none left behind", () =>
+      Effect.gen(function*() {
+        const leftovers = () => Fs.readdirSync(Os.tmpdir()).filter((f) => f.startsWith(`effect-multiprocessing-acks-${process.pid}-`))
+        const before = leftovers().length
+        AckFile.setLimit(64)
+        yield* Effect.addFinalizer(() => Effect.sync(() => AckFile.setLimit(1024 * 1024)))
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        for (const i of range(3000)) yield* ProcessQueue.put(queue, i)
+        const marker = markerPath("took")
+        const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
+        yield* awaitFile(marker)
+        yield* Process.kill(frozen)
+        yield* Process.join(frozen)
+        assert.deepStrictEqual(JSON.parse(Fs.readFileSync(marker, "utf8")), range(1000))
+        const consumers = [yield* Process.spawn(Q.drain, { args: queue }), yield* Process.spawn(Q.drain, { args: queue })]
+        yield* ProcessQueue.end(queue)
+        const rest = (yield* Effect.forEach(consumers, Process.result)).flat()
+        assert.deepStrictEqual(sorted(rest), range(3000).slice(1000), "the 2000 it did not take, once each")
+        assert.strictEqual(leftovers().length, before, "no acknowledgements file left in the temporary directory")
       }).pipe(Effect.scoped))
 
     it.live("JoinableQueue across processes: join returns after the workers' taskDones; one too many fails", () =>

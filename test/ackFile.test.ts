@@ -27,6 +27,34 @@ describe("the acknowledgements file", () => {
     }
   })
 
+  it("past the limit, gives the child a new file, and moves to it at the old file's end", () => {
+    const { childEnd, reader } = AckFile.create()!
+    AckFile.setLimit(8)
+    try {
+      Fs.writeSync(childEnd, "1;\n2;\n")
+      assert.deepStrictEqual(reader.drain(), [1, 2])
+      assert.isUndefined(reader.nextFile(), "6 bytes read: under the limit")
+      Fs.writeSync(childEnd, "3;\n")
+      assert.deepStrictEqual(reader.drain(), [3])
+      const path = reader.nextFile()
+      assert.isDefined(path)
+      assert.isUndefined(reader.nextFile(), "one switch at a time")
+      // What the child does: open the new file, unlink it, end the old one, append to the new.
+      const next = Fs.openSync(path!, "a")
+      Fs.rmSync(path!)
+      Fs.writeSync(childEnd, "4;\nend\n")
+      Fs.writeSync(next, "5;\n")
+      assert.deepStrictEqual(reader.drain(), [4, 5], "the old file to its end, then the new one")
+      Fs.writeSync(next, "6;\n")
+      assert.deepStrictEqual(reader.drain(), [6])
+      Fs.closeSync(next)
+    } finally {
+      AckFile.setLimit(1024 * 1024)
+      Fs.closeSync(childEnd)
+      reader.close()
+    }
+  })
+
   it("leaves no file behind: it is unlinked as soon as both ends are open", () => {
     const before = new Set(Fs.readdirSync(Os.tmpdir()).filter((f) => f.includes("-acks-")))
     const file = AckFile.create()!

@@ -99,7 +99,7 @@ export const serving = (): number => inService
  * ackFile.ts), read before each of its calls, every `ackPollMs` while deliveries are out,
  * and before taking back what is left when the child is gone.
  */
-export const serveChild = (send: (reply: Protocol.Reply) => void, acks?: AckFile.Reader): Link => {
+export const serveChild = (send: (message: Protocol.ParentMessage) => void, acks?: AckFile.Reader): Link => {
   // The calls of a child are served in a scope of their own, that lives as long as its
   // channel: not in the scope the child was spawned in, which is already closing while
   // it waits for the child to end, and would cut short the calls the child still makes.
@@ -117,6 +117,8 @@ export const serveChild = (send: (reply: Protocol.Reply) => void, acks?: AckFile
       unsettled.get(id)?.ack()
       unsettled.delete(id)
     }
+    const path = closed ? undefined : acks.nextFile()
+    if (path !== undefined) send({ _tag: "AckFile", path })
   }
   const poll = () => {
     polling = undefined

@@ -12,6 +12,7 @@ import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import * as AckFile from "./ackFile.ts"
 import * as Bridge from "./bridge.ts"
 import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
@@ -39,6 +40,7 @@ export const main = (): void => {
       const message = decoded.success
       if (message._tag === "Reply") return Bridge.onReply(message)
       if (message._tag === "Push") return Bridge.receivePush(message.payload)
+      if (message._tag === "AckFile") return AckFile.switchTo(message.path)
       if (started) return
       started = true
       name = message.name

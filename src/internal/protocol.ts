@@ -108,7 +108,13 @@ export type Reply = typeof Reply.Type
 export const Push = Schema.TaggedStruct("Push", { payload: Schema.Unknown })
 export type Push = typeof Push.Type
 
-export const ParentMessage = Schema.Union([Start, Reply, Push])
+/**
+ * Parent → child: append acknowledgements to the file at `path` from now on (the current
+ * one has grown; see ackFile.ts).
+ */
+export const AckFile = Schema.TaggedStruct("AckFile", { path: Schema.String })
+
+export const ParentMessage = Schema.Union([Start, Reply, Push, AckFile])
 export type ParentMessage = typeof ParentMessage.Type
 
 export const ChildMessage = Schema.Union([Ready, Log, Result, Failed, Call, Cancel, Settle, Push])
