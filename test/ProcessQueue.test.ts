@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
@@ -354,6 +355,17 @@ describe("ProcessQueue", () => {
         const rest = (yield* Effect.forEach(consumers, Process.result)).flat()
         assert.deepStrictEqual(sorted(rest), range(3000).slice(1000), "the 2000 it did not take, once each")
         assert.strictEqual(leftovers().length, before, "no acknowledgements file left in the temporary directory")
+      }).pipe(Effect.scoped))
+
+    it.live("a child's batch of puts serves the parent's waiting gets first, in order, and queues the rest in order", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const waiting = yield* Effect.forEach(range(3), () => Effect.forkChild(ProcessQueue.get(queue)))
+        yield* Effect.sleep("50 millis")
+        yield* Process.run(Q.produce, { args: { queue, items: range(10), timeout: null } })
+        assert.deepStrictEqual(yield* Effect.forEach(waiting, Fiber.join), [0, 1, 2], "the waiting gets, first come first served")
+        assert.deepStrictEqual(yield* Effect.forEach(range(7), () => ProcessQueue.get(queue)), range(10).slice(3))
+        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
       }).pipe(Effect.scoped))
 
     it.live("JoinableQueue across processes: join returns after the workers' taskDones; one too many fails", () =>

@@ -101,7 +101,10 @@ const accept = (store: Store, item: Item) => {
 /** An item that came back: to a waiting taker, else to the front. */
 const giveBack = (store: Store, item: Item) => {
   if (store.closed !== undefined) return
-  if (handToTaker(store, item)) return
+  if (!handToTaker(store, item)) toFront(store, item)
+}
+
+const toFront = (store: Store, item: Item) => {
   if (store.head > 0) store.items[--store.head] = item
   else store.items.unshift(item)
 }
@@ -131,7 +134,16 @@ const endedError = new QueueClosedError({ message: "the queue was ended: it take
 export const putAllUnsafe = (store: Store, items: ReadonlyArray<Item>): QueueClosedError | undefined => {
   const closed = closedNow(store)
   if (closed !== undefined) return closed
-  for (const item of items) accept(store, item)
+  // All in first, then the waiting takers served from the front: a taker that resumes here
+  // and asks again finds the rest already queued (a plain take), instead of waiting for
+  // each next item to be handed to it.
+  store.unfinished += items.length
+  for (const item of items) store.items.push(item)
+  while (store.takers.length > 0 && size(store) > 0) {
+    // Off the queue before it is handed: a taker resuming at once must not see it again.
+    const item = shift(store)
+    if (!handToTaker(store, item)) toFront(store, item)
+  }
   return undefined
 }
 
