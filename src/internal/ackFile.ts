@@ -86,7 +86,13 @@ const makeReader = (fd: number): Reader => {
       const ids: Array<number> = []
       if (closed) return ids
       while (true) {
-        const n = Fs.readSync(current.fd, buffer, 0, buffer.length, current.offset)
+        let n: number
+        try {
+          n = Fs.readSync(current.fd, buffer, 0, buffer.length, current.offset)
+        } catch {
+          // Unreadable (it should not happen): what is not read counts as not acknowledged.
+          break
+        }
         if (n === 0) break
         current.offset += n
         const lines = (current.rest + buffer.toString("latin1", 0, n)).split("\n")

@@ -242,7 +242,14 @@ const spawnChild = <A, E>(
       onMessage: (message) => {
         // The hot messages are handled as they are read; the rest in order by the reader.
         // (A Settle only names values of replies already sent, so it cannot overtake them.)
-        if (self.onPush !== undefined && isPush(message)) return self.onPush(message.payload)
+        if (self.onPush !== undefined && isPush(message)) {
+          try {
+            return self.onPush(message.payload)
+          } catch (error) {
+            // A bug in the handler, not the child's: reported like a bad message, not thrown into the socket.
+            return Queue.offerUnsafe(inbox, new Malformed(JSON.stringify(message).slice(0, 200), error))
+          }
+        }
         const settle = Protocol.asSettle(message)
         if (settle !== undefined) return link.onSettle(settle)
         Queue.offerUnsafe(inbox, message)
