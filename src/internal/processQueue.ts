@@ -233,11 +233,10 @@ const serveOwner = <A>(
       const decoded = TakeManyInput(input)
       if (Option.isNone(decoded)) return Effect.fail(toWire(new QueueClosedError({ message: "a bad takeMany" })))
       const { max, wait } = decoded.value
-      return Effect.gen(function*() {
-        const items: Array<Schema.Json> = [yield* Store.take(store, waitFromWire(wait), deliver)]
-        while (items.length < max && Store.size(store) > 0) items.push(yield* Store.take(store, noWait, deliver))
-        return items
-      }).pipe(Effect.mapError(toWire))
+      return Store.take(store, waitFromWire(wait), deliver).pipe(
+        Effect.map((first): Schema.Json => [first, ...Store.takeAvailableUnsafe(store, max - 1, deliver)]),
+        Effect.mapError(toWire)
+      )
     }
     default:
       return serveSimple(backend, op, input)

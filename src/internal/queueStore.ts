@@ -225,6 +225,22 @@ export const take = (
     })
   )
 
+/**
+ * Takes up to `max` more items that are there now, each in flight and its delivery handed
+ * to `onDelivered`, without an Effect per item: the rest of a prefetching child's batch.
+ */
+export const takeAvailableUnsafe = (store: Store, max: number, onDelivered: (delivery: Delivery) => void): Array<Item> => {
+  const items: Array<Item> = []
+  if (store.closed !== undefined) return items
+  while (items.length < max && size(store) > 0) {
+    const item = shift(store)
+    store.inFlight++
+    onDelivered(deliveryOf(store, item))
+    items.push(item)
+  }
+  return items
+}
+
 const deliveryOf = (store: Store, item: Item): Delivery => {
   let settled = false
   return {
