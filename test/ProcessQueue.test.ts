@@ -310,7 +310,7 @@ describe("ProcessQueue", () => {
         const queue = yield* ProcessQueue.make({ item: Schema.Number })
         for (const i of range(10)) yield* ProcessQueue.put(queue, i)
         const marker = markerPath("took")
-        const frozen = yield* Process.spawn(Q.prefetchThenFreeze, { args: { queue, marker } })
+        const frozen = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: true } })
         yield* awaitFile(marker)
         assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0", "it took the first item")
         assert.strictEqual(yield* ProcessQueue.size(queue), 2, "and holds seven more, unacknowledged")
@@ -318,6 +318,21 @@ describe("ProcessQueue", () => {
         yield* Process.join(frozen)
         yield* ProcessQueue.end(queue)
         assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(10).slice(1))
+      }).pipe(Effect.scoped))
+
+    it.live("items a live consumer fetched but stopped taking go back to the queue for others", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        for (const i of range(10)) yield* ProcessQueue.put(queue, i)
+        const marker = markerPath("took")
+        const idle = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: false } })
+        yield* awaitFile(marker)
+        assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0")
+        yield* ProcessQueue.end(queue)
+        // Without the give-back, this drain would wait forever for the 7 items the idle one holds.
+        assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(10).slice(1))
+        assert.isTrue(yield* Process.isAlive(idle), "the idle consumer is still there")
+        yield* Process.kill(idle)
       }).pipe(Effect.scoped))
 
     it.live("a consumer SIGKILLed after taking many items: what it took is gone, what it only fetched comes back", () =>

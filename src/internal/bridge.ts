@@ -258,9 +258,17 @@ export const connectUp = (
   }
 }
 
-/** Registers a write-behind buffer; `flushUp` empties them all (before a result is reported, say). */
+/**
+ * Registers a write-behind buffer that holds something; `flushUp` empties them all (before a
+ * result is reported, say). A buffer removes itself once empty, so that a proxy nobody uses
+ * any more is not kept alive by it.
+ */
 export const addFlusher = (flush: () => void): void => {
   uplink?.flushers.add(flush)
+}
+
+export const removeFlusher = (flush: () => void): void => {
+  uplink?.flushers.delete(flush)
 }
 
 export const flushUp = (): void => {

@@ -276,6 +276,8 @@ const serveSimple = <A>(backend: Backend<A>, op: string, input: unknown): Effect
  * batches of thousands made half-MB lines and 0.6x the throughput.
  */
 const writeBehindLimit = 256
+/** Fetched items a consumer has not taken for this long (at least) go back to the queue. */
+const idleFloorMs = 50
 /** The largest batch an adaptive consumer asks for. */
 const maxBatch = 256
 /** An adaptive consumer asks for what it takes this many round trips to get through. */
@@ -303,6 +305,7 @@ const proxy = <A>(
   let outbox: Array<Schema.Json> = []
   let refused: PutError | undefined
   const flushOutbox = () => {
+    Bridge.removeFlusher(flushOutbox)
     if (outbox.length === 0) return
     const items = outbox
     outbox = []
@@ -310,7 +313,6 @@ const proxy = <A>(
       if (!answer.ok) refused ??= fromWire(answer.value) as PutError
     })
   }
-  if (!options.bounded) Bridge.addFlusher(flushOutbox)
   const takeRefusal = (): PutError | undefined => {
     const error = refused
     refused = undefined
@@ -322,7 +324,10 @@ const proxy = <A>(
       if (error !== undefined) return Effect.fail(error)
       return Effect.flatMap(codec.encode(value), (json) => {
         outbox.push(json)
-        if (outbox.length === 1) setImmediate(flushOutbox)
+        if (outbox.length === 1) {
+          Bridge.addFlusher(flushOutbox)
+          setImmediate(flushOutbox)
+        }
         if (outbox.length < writeBehindLimit) return Effect.void
         flushOutbox()
         return Bridge.awaitUplinkDrain
@@ -343,6 +348,7 @@ const proxy = <A>(
     return error
   }
   const flushDone = () => {
+    Bridge.removeFlusher(flushDone)
     if (doneBatch === 0) return
     const count = doneBatch
     doneBatch = 0
@@ -352,18 +358,37 @@ const proxy = <A>(
       if (!answer.ok) taskDoneRefused ??= fromWire(answer.value) as TaskDoneError | QueueClosedError
     })
   }
-  if (options.joinable) Bridge.addFlusher(flushDone)
 
   // Prefetching (any prefetch but a fixed 1): a get asks for up to a batch of items at once
   // and keeps the rest here; each stays the owner's (in flight) until this process takes it,
   // and goes back if this process ends first.
   let buffer: Array<{ readonly item: unknown; readonly delivery: Bridge.Delivery }> = []
   let head = 0
+  let lastTakeAt = 0
   const takeBuffered = Effect.suspend(() => {
     const next = buffer[head++]!
+    lastTakeAt = performance.now()
     next.delivery.ack()
     return codec.decode(next.item)
   })
+  // Fetched items not taken for a while go back to the queue: this process may have stopped
+  // asking (a pool worker between tasks, a consumer that decoded the queue for one task) while
+  // another consumer waits for them. "A while": `idleFloorMs`, or 4 times this consumer's
+  // usual time per item if that is longer.
+  let idleCheck: ReturnType<typeof setTimeout> | undefined
+  const giveBackIfIdle = () => {
+    idleCheck = undefined
+    if (head >= buffer.length) return
+    const limit = Math.max(idleFloorMs, 4 * (perItemMs ?? 0))
+    const idleFor = performance.now() - lastTakeAt
+    if (idleFor < limit) {
+      idleCheck = setTimeout(giveBackIfIdle, limit - idleFor).unref()
+      return
+    }
+    for (let i = head; i < buffer.length; i++) buffer[i]!.delivery.back()
+    buffer = []
+    head = 0
+  }
   // Adaptive batches: ask for as many items as this consumer gets through in a few round
   // trips (`roundTripsAhead`), from moving averages of both (per item: the time from a
   // batch's arrival to the next request, over the batch's size). A consumer that takes its
@@ -392,6 +417,8 @@ const proxy = <A>(
         // A call that waited for an item says nothing of the round trip: count at most `waitCapMs`.
         roundTripMs = average(roundTripMs, Math.min(arrivedAt - asked, waitCapMs))
         answer.value.forEach((item, i) => buffer.push({ item, delivery: deliveries[i]! }))
+        lastTakeAt = arrivedAt
+        if (buffer.length > 1 && idleCheck === undefined) idleCheck = setTimeout(giveBackIfIdle, idleFloorMs).unref()
       }
       return Effect.flatMap(
         call("takeMany", { max: batchSize(), wait: waitToWire(wait) }, fill) as Effect.Effect<unknown, TakeError>,
@@ -430,7 +457,10 @@ const proxy = <A>(
         // For items this process took, the count cannot go below zero (unless others call
         // taskDone for items they did not take): no need to wait for the owner's word.
         if (done <= taken) {
-          if (doneBatch === 0) queueMicrotask(flushDone)
+          if (doneBatch === 0) {
+            Bridge.addFlusher(flushDone)
+            queueMicrotask(flushDone)
+          }
           doneBatch += count
           return Effect.void
         }
