@@ -168,14 +168,15 @@ describe("ProcessPool", () => {
       assert.strictEqual(yield* ProcessPool.run(pool, P.square, 6), 36, "the next task runs on a new worker")
     }).pipe(Effect.scoped))
 
-  it.live("a cancelled task that stops at once keeps its worker; one slow to stop gets a replacement started, and is not killed", () =>
+  it.live("a cancelled task slow to stop gets its worker's replacement started at once, and is not killed", () =>
     Effect.gen(function*() {
       const { layer, seen } = yield* onLog("stopped cleanly")
       const pool = yield* ProcessPool.make({ size: 1, gracePeriod: "5 seconds" }).pipe(Effect.provide(layer))
-      const first = (yield* ProcessPool.run(pool, P.whoRuns, undefined)).pid
+      // (A task that stops at once usually keeps its worker; on a busy machine its answer
+      // may come after 20 ms, and the worker is replaced anyway: not asserted here.)
       const quick = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.sleepy, 60_000, { timeout: "100 millis" })))
       assert.strictEqual(quick._tag, "TaskTimeoutError")
-      assert.strictEqual((yield* ProcessPool.run(pool, P.whoRuns, undefined)).pid, first, "stopped at once: same worker")
+      const first = (yield* ProcessPool.run(pool, P.whoRuns, undefined)).pid
       const slow = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.slowToStop, 500, { timeout: "100 millis" })))
       assert.strictEqual(slow._tag, "TaskTimeoutError")
       assert.notStrictEqual((yield* ProcessPool.run(pool, P.whoRuns, undefined)).pid, first, "the replacement runs the next task")
