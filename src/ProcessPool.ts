@@ -14,6 +14,7 @@ import * as Os from "node:os"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -74,6 +75,9 @@ export interface Options {
  */
 export const isProcessPool: (u: unknown) => u is ProcessPool = internal.isProcessPool
 
+/** For the data-last forms: the pool comes first in the data-first one. */
+const isPoolFirst = (args: IArguments) => isProcessPool(args[0])
+
 /**
  * Starts a pool of workers owned by the current scope. When the scope closes, queued and
  * running tasks finish first (Python's `close()` + `join()`); when it is interrupted, the
@@ -112,16 +116,46 @@ export const make = (options?: Options): Effect.Effect<ProcessPool, ProcessPoolE
  *
  * **Python** `Pool.apply` / `ProcessPoolExecutor.submit(...).result()`.
  *
+ * Like every function here that takes the pool first, it also has a data-last form:
+ * `pool.pipe(ProcessPool.run(square, 3))`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ProcessPool } from "effect-multiprocessing"
+ * import { square } from "./targets.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* ProcessPool.make({ size: 2 })
+ *   return yield* ProcessPool.run(pool, square, 3) // 9
+ * }).pipe(Effect.scoped)
+ * ```
+ *
  * @since 0.1.0
  * @category running
  */
-export const run = <Args, A, E>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  args: Args,
-  options?: TaskOptions
-): Effect.Effect<A, E | ProcessPoolError> =>
-  Effect.flatMap(submitChunk(self, target, [args], options), (exits) => exits[0] as Exit.Exit<A, E>)
+export const run: {
+  <Args, A, E>(
+    target: Target.Target<Args, A, E>,
+    args: Args,
+    options?: TaskOptions
+  ): (self: ProcessPool) => Effect.Effect<A, E | ProcessPoolError>
+  <Args, A, E>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    args: Args,
+    options?: TaskOptions
+  ): Effect.Effect<A, E | ProcessPoolError>
+} = dual(
+  isPoolFirst,
+  <Args, A, E>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    args: Args,
+    options?: TaskOptions
+  ): Effect.Effect<A, E | ProcessPoolError> =>
+    Effect.flatMap(submitChunk(self, target, [args], options), (exits) => exits[0] as Exit.Exit<A, E>)
+)
 
 /**
  * Options of a task (or of each chunk of a map).
@@ -233,7 +267,19 @@ const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions 
  * @since 0.1.0
  * @category running
  */
-export const mapExits = <Args, A, E>(
+export const mapExits: {
+  <Args, A, E>(
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): (self: ProcessPool) => Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>>
+  <Args, A, E>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>>
+} = dual(isPoolFirst, <Args, A, E>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   items: Iterable<Args>,
@@ -248,7 +294,27 @@ export const mapExits = <Args, A, E>(
         Effect.orDie,
         Effect.map(() => results.flat() as Array<Exit.Exit<A, E | ProcessPoolError>>)
       )
-  })
+  }))
+
+/**
+ * The type of {@link map} and {@link mapUnordered}: pool first, or pool last (in a pipe).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MapFunction {
+  <Args, A, E>(
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): (self: ProcessPool) => Effect.Effect<Array<A>, E | ProcessPoolError>
+  <Args, A, E>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): Effect.Effect<Array<A>, E | ProcessPoolError>
+}
 
 /**
  * Runs the target on every item, in chunks, and returns the results in input order. Fails
@@ -272,7 +338,7 @@ export const mapExits = <Args, A, E>(
  * @since 0.1.0
  * @category running
  */
-export const map = <Args, A, E>(
+export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   items: Iterable<Args>,
@@ -286,7 +352,7 @@ export const map = <Args, A, E>(
       results[i] = values
       return Effect.void
     }).pipe(Effect.map(() => results.flat())) as Effect.Effect<Array<A>, E | ProcessPoolError>
-  })
+  }))
 
 /**
  * Like {@link map}, with the results in the order they complete (chunk by chunk).
@@ -296,7 +362,7 @@ export const map = <Args, A, E>(
  * @since 0.1.0
  * @category running
  */
-export const mapUnordered = <Args, A, E>(
+export const mapUnordered: MapFunction = dual(isPoolFirst, <Args, A, E>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   items: Iterable<Args>,
@@ -310,7 +376,7 @@ export const mapUnordered = <Args, A, E>(
       for (const value of values) results.push(value)
       return Effect.void
     }).pipe(Effect.as(results)) as Effect.Effect<Array<A>, E | ProcessPoolError>
-  })
+  }))
 
 /**
  * {@link map} for a target whose arguments are a tuple: each item is one tuple.
@@ -320,12 +386,19 @@ export const mapUnordered = <Args, A, E>(
  * @since 0.1.0
  * @category running
  */
-export const starmap: <Args extends ReadonlyArray<unknown>, A, E>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  items: Iterable<Args>,
-  options?: MapOptions
-) => Effect.Effect<Array<A>, E | ProcessPoolError> = map
+export const starmap: {
+  <Args extends ReadonlyArray<unknown>, A, E>(
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): (self: ProcessPool) => Effect.Effect<Array<A>, E | ProcessPoolError>
+  <Args extends ReadonlyArray<unknown>, A, E>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    items: Iterable<Args>,
+    options?: MapOptions
+  ): Effect.Effect<Array<A>, E | ProcessPoolError>
+} = map
 
 /**
  * Runs the target on every element of a stream, for inputs too large or endless to hold:

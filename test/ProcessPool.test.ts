@@ -48,13 +48,19 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, new Set(range(10))), squares.slice(0, 10), "any iterable")
     }).pipe(Effect.scoped))
 
-  it.live("mapUnordered gives the same multiset; starmap takes tuples; run gives one result", () =>
+  it.live("mapUnordered gives the same multiset; starmap takes tuples; run gives one result; each has a data-last form", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 2 })
       const unordered = yield* ProcessPool.mapUnordered(pool, P.square, range(500), { chunkSize: 7 })
       assert.deepStrictEqual([...unordered].sort((a, b) => a - b), range(500).map((i) => i * i))
       assert.deepStrictEqual(yield* ProcessPool.starmap(pool, P.add, [[1, 2], [3, 4]]), [3, 7])
       assert.strictEqual(yield* ProcessPool.run(pool, P.square, 12), 144)
+      // Data-last, in a pipe.
+      assert.strictEqual(yield* pool.pipe(ProcessPool.run(P.square, 5)), 25)
+      assert.deepStrictEqual(yield* pool.pipe(ProcessPool.map(P.square, [1, 2, 3])), [1, 4, 9])
+      assert.deepStrictEqual(yield* pool.pipe(ProcessPool.starmap(P.add, [[1, 1]])), [2])
+      assert.deepStrictEqual([...yield* pool.pipe(ProcessPool.mapUnordered(P.square, [3]))], [9])
+      assert.deepStrictEqual(yield* pool.pipe(ProcessPool.mapExits(P.square, [4])), [Exit.succeed(16)])
     }).pipe(Effect.scoped))
 
   it.live("a task's typed error comes back as itself; a defect as UncaughtError with the remote stack", () =>
