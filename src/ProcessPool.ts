@@ -421,16 +421,38 @@ export const starmap: {
  * @since 0.1.0
  * @category running
  */
-export const stream = <Args, A, E, E2, R>(
+export const stream: {
+  <Args, A, E, E2, R>(
+    target: Target.Target<Args, A, E>,
+    input: Stream.Stream<Args, E2, R>,
+    options?: StreamOptions
+  ): (self: ProcessPool) => Stream.Stream<A, E | E2 | ProcessPoolError, R>
+  <Args, A, E, E2, R>(
+    self: ProcessPool,
+    target: Target.Target<Args, A, E>,
+    input: Stream.Stream<Args, E2, R>,
+    options?: StreamOptions
+  ): Stream.Stream<A, E | E2 | ProcessPoolError, R>
+} = dual(isPoolFirst, <Args, A, E, E2, R>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   input: Stream.Stream<Args, E2, R>,
-  options?: TaskOptions & {
-    readonly concurrency?: number | undefined
-    readonly ordered?: boolean | undefined
-  }
+  options?: StreamOptions
 ): Stream.Stream<A, E | E2 | ProcessPoolError, R> =>
   Stream.mapEffect(input, (args) => run(self, target, args, options), {
     concurrency: options?.concurrency ?? self.size * 4,
     unordered: options?.ordered !== true
-  })
+  }))
+
+/**
+ * Options of {@link stream}: a task's, plus how many tasks may be in flight (default: four
+ * times the pool's size) and whether results keep the input's order (default: as they
+ * complete).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions extends TaskOptions {
+  readonly concurrency?: number | undefined
+  readonly ordered?: boolean | undefined
+}

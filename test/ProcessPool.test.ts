@@ -61,6 +61,7 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(yield* pool.pipe(ProcessPool.starmap(P.add, [[1, 1]])), [2])
       assert.deepStrictEqual([...yield* pool.pipe(ProcessPool.mapUnordered(P.square, [3]))], [9])
       assert.deepStrictEqual(yield* pool.pipe(ProcessPool.mapExits(P.square, [4])), [Exit.succeed(16)])
+      assert.deepStrictEqual(yield* Stream.runCollect(pool.pipe(ProcessPool.stream(P.square, Stream.make(6)))), [36])
     }).pipe(Effect.scoped))
 
   it.live("a task's typed error comes back as itself; a defect as UncaughtError with the remote stack", () =>
