@@ -191,7 +191,7 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
   const acks = AckFile.create()
   // Replies and pushes are plain JSON built from values already encoded by their modules,
   // and the child decodes every one: no second pass on the way out.
-  const link = Bridge.serveChild((reply) => impl.channel?.write(reply), acks?.reader)
+  const link = Bridge.serveChild((message) => impl.channel?.write(message), acks?.reader)
   yield* Effect.uninterruptible(spawnChild(impl, inbox, link, start, acks?.childEnd)).pipe(
     Effect.onError(() => Effect.sync(() => acks?.reader.close()))
   )
