@@ -37,6 +37,14 @@ const untilNoneServing = Effect.sleep("20 millis").pipe(
 /** A path in a fresh temporary directory, for a child to write when it reaches a point. */
 const markerPath = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), name)
 
+/** An unbounded queue of numbers holding 0 … n - 1. */
+const filledQueue = (n: number) =>
+  Effect.gen(function*() {
+    const queue = yield* ProcessQueue.make({ item: Schema.Number })
+    for (const i of range(n)) yield* ProcessQueue.put(queue, i)
+    return queue
+  })
+
 /** Waits (up to ~20 s) until `path` exists. */
 const awaitFile = (path: string) =>
   Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 1000 }))
@@ -176,8 +184,7 @@ describe("ProcessQueue", () => {
 
     it.live("a child passes the queue on to its own child", () =>
       Effect.gen(function*() {
-        const queue = yield* ProcessQueue.make({ item: Schema.Number })
-        for (const i of range(20)) yield* ProcessQueue.put(queue, i)
+        const queue = yield* filledQueue(20)
         yield* ProcessQueue.end(queue)
         assert.deepStrictEqual(yield* Process.run(Q.relayDrain, { args: queue }), range(20))
       }).pipe(Effect.scoped))
@@ -307,8 +314,7 @@ describe("ProcessQueue", () => {
 
     it.live("items a SIGKILLed consumer prefetched but never took go back to the queue", () =>
       Effect.gen(function*() {
-        const queue = yield* ProcessQueue.make({ item: Schema.Number })
-        for (const i of range(10)) yield* ProcessQueue.put(queue, i)
+        const queue = yield* filledQueue(10)
         const marker = markerPath("took")
         const frozen = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: true } })
         yield* awaitFile(marker)
@@ -322,8 +328,7 @@ describe("ProcessQueue", () => {
 
     it.live("items a live consumer fetched but stopped taking go back to the queue for others", () =>
       Effect.gen(function*() {
-        const queue = yield* ProcessQueue.make({ item: Schema.Number })
-        for (const i of range(10)) yield* ProcessQueue.put(queue, i)
+        const queue = yield* filledQueue(10)
         const marker = markerPath("took")
         const idle = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: false } })
         yield* awaitFile(marker)
@@ -337,8 +342,7 @@ describe("ProcessQueue", () => {
 
     it.live("a consumer SIGKILLed after taking many items: what it took is gone, what it only fetched comes back", () =>
       Effect.gen(function*() {
-        const queue = yield* ProcessQueue.make({ item: Schema.Number })
-        for (const i of range(3000)) yield* ProcessQueue.put(queue, i)
+        const queue = yield* filledQueue(3000)
         const marker = markerPath("took")
         const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
         yield* awaitFile(marker)
@@ -357,8 +361,7 @@ describe("ProcessQueue", () => {
         const before = leftovers().length
         AckFile.setLimit(64)
         yield* Effect.addFinalizer(() => Effect.sync(() => AckFile.setLimit(1024 * 1024)))
-        const queue = yield* ProcessQueue.make({ item: Schema.Number })
-        for (const i of range(3000)) yield* ProcessQueue.put(queue, i)
+        const queue = yield* filledQueue(3000)
         const marker = markerPath("took")
         const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
         yield* awaitFile(marker)
