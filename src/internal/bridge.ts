@@ -112,7 +112,8 @@ export const serveChild = (send: (message: Protocol.ParentMessage) => void, acks
   let polling: ReturnType<typeof setTimeout> | undefined
 
   const readAcks = () => {
-    if (acks === undefined) return
+    // An entry not read yet names a delivery still unsettled: with none, nothing to read.
+    if (acks === undefined || unsettled.size === 0) return
     for (const id of acks.drain()) {
       unsettled.get(id)?.ack()
       unsettled.delete(id)
