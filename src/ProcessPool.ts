@@ -154,7 +154,8 @@ export const run: {
     args: Args,
     options?: TaskOptions
   ): Effect.Effect<A, E | ProcessPoolError> =>
-    Effect.flatMap(submitChunk(self, target, [args], options), (exits) => exits[0] as Exit.Exit<A, E>)
+    Effect.flatMap(submitChunk(self, target, [args], options), (outcome) =>
+      outcome._tag === "Values" ? Effect.succeed(outcome.values[0] as A) : outcome.exits[0] as Exit.Exit<A, E>)
 )
 
 /**
@@ -173,11 +174,11 @@ export interface TaskOptions {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
-/** The exits of a chunk that failed in a way a retry may help with. */
+/** The outcome of a chunk that failed in a way a retry may help with. */
 class Retryable {
-  readonly exits: ReadonlyArray<Exit.Exit<unknown, unknown>>
-  constructor(exits: ReadonlyArray<Exit.Exit<unknown, unknown>>) {
-    this.exits = exits
+  readonly outcome: internal.ChunkOutcome
+  constructor(outcome: internal.ChunkOutcome) {
+    this.outcome = outcome
   }
 }
 
@@ -192,15 +193,17 @@ const submitChunk = (
   target: Target.Any,
   items: ReadonlyArray<unknown>,
   options: TaskOptions | undefined
-): Effect.Effect<ReadonlyArray<Exit.Exit<unknown, unknown>>> => {
+): Effect.Effect<internal.ChunkOutcome> => {
   const once = internal.submit(self, target, items, options?.timeout)
   const retry = options?.retry
   if (retry === undefined) return once
   return once.pipe(
-    Effect.flatMap((exits) => exits.some(isRetryable) ? Effect.fail(new Retryable(exits)) : Effect.succeed(exits)),
+    Effect.flatMap((outcome) =>
+      outcome._tag === "Exits" && outcome.exits.some(isRetryable) ? Effect.fail(new Retryable(outcome)) : Effect.succeed(outcome)
+    ),
     Effect.retry({ schedule: retry }),
     // Out of retries: the last outcome stands.
-    Effect.catch((last) => Effect.succeed(last.exits))
+    Effect.catch((last) => Effect.succeed(last.outcome))
   )
 }
 
@@ -223,30 +226,41 @@ const runChunks = <X>(
   target: Target.Any,
   chunks: ReadonlyArray<ReadonlyArray<X>>,
   options: MapOptions | undefined,
-  each: (exits: ReadonlyArray<Exit.Exit<unknown, unknown>>, chunk: number) => Effect.Effect<void, any>
+  each: (outcome: internal.ChunkOutcome, chunk: number) => Effect.Effect<void, any>
 ): Effect.Effect<void, any> => {
   const total = chunks.reduce((n, chunk) => n + chunk.length, 0)
   let completed = 0
   return Effect.forEach(
     chunks,
     (chunk, i) =>
-      Effect.flatMap(submitChunk(self, target, chunk, options), (exits) => {
-        completed += exits.length
+      Effect.flatMap(submitChunk(self, target, chunk, options), (outcome) => {
+        completed += chunk.length
         const progress = options?.onProgress?.({ completed, total }) ?? Effect.void
-        return Effect.andThen(progress, each(exits, i))
+        return Effect.andThen(progress, each(outcome, i))
       }),
     { concurrency: "unbounded", discard: true }
   )
 }
 
-/** The values of a chunk's exits, or its first failure (fail-fast, in input order). */
-const successes = <A, E>(exits: ReadonlyArray<Exit.Exit<A, E>>): Array<A> | Exit.Failure<A, E> => {
-  const values: Array<A> = []
-  for (const exit of exits) {
+/** A chunk's values, or its first failure (fail-fast, in input order). */
+const successes = (outcome: internal.ChunkOutcome): ReadonlyArray<unknown> | Exit.Failure<unknown, unknown> => {
+  if (outcome._tag === "Values") return outcome.values
+  const values: Array<unknown> = []
+  for (const exit of outcome.exits) {
     if (Exit.isFailure(exit)) return exit
     values.push(exit.value)
   }
   return values
+}
+
+/** The chunks' results, one after the other (`Array.prototype.flat` is several times slower). */
+const concat = <A>(parts: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
+  let length = 0
+  for (const part of parts) length += part.length
+  const all = new Array<A>(length)
+  let next = 0
+  for (const part of parts) for (let i = 0; i < part.length; i++) all[next++] = part[i]!
+  return all
 }
 
 const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions | undefined) =>
@@ -287,12 +301,12 @@ export const mapExits: {
 ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
     const results: Array<ReadonlyArray<Exit.Exit<unknown, unknown>>> = []
-    return runChunks(self, target, chunks, options, (exits, i) =>
+    return runChunks(self, target, chunks, options, (outcome, i) =>
       Effect.sync(() => {
-        results[i] = exits
+        results[i] = internal.exitsOf(outcome)
       })).pipe(
         Effect.orDie,
-        Effect.map(() => results.flat() as Array<Exit.Exit<A, E | ProcessPoolError>>)
+        Effect.map(() => concat(results) as Array<Exit.Exit<A, E | ProcessPoolError>>)
       )
   }))
 
@@ -345,13 +359,13 @@ export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
-    const results: Array<ReadonlyArray<A>> = []
-    return runChunks(self, target, chunks, options, (exits, i) => {
-      const values = successes(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>)
-      if (!Array.isArray(values)) return values
+    const results: Array<ReadonlyArray<unknown>> = []
+    return runChunks(self, target, chunks, options, (outcome, i) => {
+      const values = successes(outcome)
+      if (!Array.isArray(values)) return values as Exit.Failure<unknown, unknown>
       results[i] = values
       return Effect.void
-    }).pipe(Effect.map(() => results.flat())) as Effect.Effect<Array<A>, E | ProcessPoolError>
+    }).pipe(Effect.map(() => concat(results))) as Effect.Effect<Array<A>, E | ProcessPoolError>
   }))
 
 /**
@@ -369,13 +383,13 @@ export const mapUnordered: MapFunction = dual(isPoolFirst, <Args, A, E>(
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
   Effect.flatMap(chunksOf(self, items, options), (chunks) => {
-    const results: Array<A> = []
-    return runChunks(self, target, chunks, options, (exits) => {
-      const values = successes(exits as ReadonlyArray<Exit.Exit<A, E | ProcessPoolError>>)
-      if (!Array.isArray(values)) return values
-      for (const value of values) results.push(value)
+    const results: Array<ReadonlyArray<unknown>> = []
+    return runChunks(self, target, chunks, options, (outcome) => {
+      const values = successes(outcome)
+      if (!Array.isArray(values)) return values as Exit.Failure<unknown, unknown>
+      results.push(values)
       return Effect.void
-    }).pipe(Effect.as(results)) as Effect.Effect<Array<A>, E | ProcessPoolError>
+    }).pipe(Effect.map(() => concat(results))) as Effect.Effect<Array<A>, E | ProcessPoolError>
   }))
 
 /**

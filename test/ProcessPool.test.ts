@@ -48,6 +48,21 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, new Set(range(10))), squares.slice(0, 10), "any iterable")
     }).pipe(Effect.scoped))
 
+  it.live("values whose JSON form is not themselves cross in map and run as their types (NaN, Infinity, Date)", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      // Plain numbers go as they are; NaN and the infinities go through the Number codec,
+      // in the same chunk, both ways.
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, [2, NaN, -Infinity, 3], { chunkSize: 4 }), [4, NaN, Infinity, 9])
+      assert.deepStrictEqual(yield* ProcessPool.run(pool, P.square, Infinity), Infinity)
+      const from = new Date("2026-01-01T00:00:00Z")
+      const later = yield* ProcessPool.map(pool, P.daysLater, [{ from, days: 1 }, { from, days: 31 }])
+      assert.deepStrictEqual(later, [new Date("2026-01-02T00:00:00Z"), new Date("2026-02-01T00:00:00Z")])
+      assert.instanceOf(later[0], Date)
+      const refused = yield* ProcessPool.mapExits(pool, P.daysLater, [{ from, days: 1.5 }])
+      assert.isTrue(Exit.isFailure(refused[0]!), "a refinement (Int) is still checked")
+    }).pipe(Effect.scoped))
+
   it.live("mapUnordered gives the same multiset; starmap takes tuples; run gives one result; each has a data-last form", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 2 })

@@ -8,6 +8,7 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { DecodeError, EncodeError, SpawnError, UncaughtError } from "../ProcessError.ts"
+import { Payload } from "./protocol.ts"
 
 /** Why an item has no exit: its target could not be loaded, or a payload did not fit, or it died. */
 export const TaskFailure = Schema.Union([SpawnError, EncodeError, DecodeError, UncaughtError])
@@ -19,13 +20,8 @@ export const WorkerArgs = Schema.Struct({
   initializer: Schema.NullOr(Schema.Struct({ module: Schema.String, target: Schema.String, args: Schema.Json }))
 })
 
-/**
- * An array checked as an array only: its elements are encoded values that the target's
- * own Schemas check (`Schema.Array(Schema.Unknown)` would still visit each of them).
- */
-const Encoded = Schema.declare((u: unknown): u is ReadonlyArray<unknown> => Array.isArray(u), {
-  expected: "an array of encoded values"
-})
+/** Encoded values, each checked by the target's own Schemas. */
+const Encoded = Schema.Array(Payload)
 
 /** A target, by module and name, under the number the pool's chunks name it by from now on. */
 export const TargetRef = Schema.Struct({ ref: Schema.Int, module: Schema.String, name: Schema.String })
@@ -48,7 +44,7 @@ export type PoolMessage = typeof PoolMessage.Type
 
 /** One item's outcome: its exit encoded with the target's Schemas, or why it has none. */
 export const ItemResult = Schema.Union([
-  Schema.Struct({ exit: Schema.Unknown }),
+  Schema.Struct({ exit: Payload }),
   Schema.Struct({ failure: TaskFailure })
 ])
 export type ItemResult = typeof ItemResult.Type

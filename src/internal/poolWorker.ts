@@ -28,67 +28,101 @@ const load = (module: string, name: string): Promise<Loaded> =>
     (error) => new SpawnError({ message: `cannot import ${module}: ${errorMessage(error)}` })
   )
 
-/** An item's outcome before it is encoded: the task's exit, or why it could not run. */
-type Outcome = Exit.Exit<unknown, unknown> | PoolProtocol.TaskFailure
+/** Why an item has no value: its exit if it failed, or why it could not run. */
+type Failure = Exit.Failure<unknown, unknown> | PoolProtocol.TaskFailure
+
+/** A chunk's outcome before it is encoded: a value per item, unless the item is in `failures`. */
+interface Outcomes {
+  readonly count: number
+  readonly values: Array<unknown>
+  readonly failures: Map<number, Failure>
+}
 
 /**
- * Runs a chunk's items one after the other, giving each outcome to `outcomes` as it comes.
- * Each item gets its own `Scope`, closed when the item ends; items that add nothing to their
- * scope share one, which saves a scope per item for the common, scope-free target. If the
- * chunk is interrupted, the running item's scope is closed with the interruption.
+ * Runs a chunk's items one after the other, in a loop that stops only at a failure (rare):
+ * the failure is recorded, and the loop goes on from the next item. Each item gets its own
+ * `Scope`, closed when the item ends; items that add nothing to their scope share one,
+ * which saves a scope per item for the common, scope-free target. If the chunk is
+ * interrupted, the running item's scope is closed with the interruption.
  */
-const runItems = (target: Target.Any, args: ReadonlyArray<unknown>, outcomes: Array<Outcome>): Effect.Effect<void> => {
-  const decodeArgs = internalTarget.codecs(target).decodeArgs
+const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effect<Outcomes> => {
+  const codecs = internalTarget.codecs(target)
+  // Arguments that are their own JSON (numbers, plain records...) need no decoding.
+  const plain = codecs.plainArgs !== undefined && args.every(codecs.plainArgs)
+  const outcomes: Outcomes = { count: args.length, values: [], failures: new Map() }
   let next = 0
   let scope = Scope.makeUnsafe()
-  /** Runs items in `scope` until one of them uses it (then closes it) or none are left. */
-  const untilScopeUsed = Effect.gen(function*() {
-    while (next < args.length) {
-      const decoded = decodeArgs(args[next++])
+  /** Starts item `next`: the task's effect (a failure ends the loop, see above). */
+  const runNext = (): Effect.Effect<unknown, unknown, Scope.Scope> => {
+    const index = next++
+    let input = args[index]
+    if (!plain) {
+      const decoded = codecs.decodeArgs(input)
       if (Exit.isFailure(decoded)) {
-        outcomes.push(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(decoded.cause)) }))
-        continue
+        const message = errorMessage(Cause.squash(decoded.cause))
+        outcomes.failures.set(index, new DecodeError({ payload: "arguments", message }))
+        return Effect.void
       }
-      let effect: Effect.Effect<unknown, unknown, Scope.Scope>
-      try {
-        effect = target.run(decoded.value)
-      } catch (defect) {
-        outcomes.push(Exit.die(defect))
-        continue
-      }
-      // `Effect.succeed` / `Effect.fail` are exits already: nothing to run.
-      const exit = Exit.isExit(effect) ? effect : yield* Effect.exit(effect)
-      outcomes.push(exit)
-      if (scope.state._tag !== "Empty") return yield* Scope.close(scope, exit)
+      input = decoded.value
+    }
+    try {
+      return target.run(input)
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
+  const itemExit = (index: number): Exit.Exit<unknown, unknown> => {
+    const failure = outcomes.failures.get(index)
+    return failure === undefined || !Exit.isExit(failure) ? Exit.succeed(outcomes.values[index]) : failure
+  }
+  /** Runs items in `scope` until one fails or uses the scope, or none are left (a loop: cheaper than a generator). */
+  const untilStop = Effect.whileLoop({
+    while: () => next < args.length && scope.state._tag === "Empty",
+    body: runNext,
+    step: (value) => {
+      outcomes.values[next - 1] = value
     }
   })
   return Effect.gen(function*() {
     while (next < args.length) {
-      if (scope.state._tag === "Closed") scope = Scope.makeUnsafe()
-      yield* Effect.provideService(untilScopeUsed, Scope.Scope, scope)
+      const exit = yield* Effect.exit(Effect.provideService(untilStop, Scope.Scope, scope))
+      if (Exit.isFailure(exit)) outcomes.failures.set(next - 1, exit)
+      if (scope.state._tag !== "Empty") {
+        yield* Scope.close(scope, itemExit(next - 1))
+        scope = Scope.makeUnsafe()
+      }
     }
+    return outcomes
   }).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt())))
 }
 
 /** A chunk's outcomes on the wire: only the values when every item succeeded, else one result per item. */
-const encodeOutcomes = (target: Target.Any, outcomes: ReadonlyArray<Outcome>): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
+const encodeOutcomes = (
+  target: Target.Any,
+  { count, failures, values }: Outcomes
+): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
   const codecs = internalTarget.codecs(target)
-  const values: Array<unknown> = []
-  for (const outcome of outcomes) {
-    if (!Exit.isExit(outcome) || Exit.isFailure(outcome)) break
-    const encoded = codecs.encodeSuccess(outcome.value)
-    if (Exit.isFailure(encoded)) break
-    values.push(encoded.value)
+  if (failures.size === 0) {
+    // Values that are their own JSON go as they are.
+    if (codecs.plainSuccess !== undefined && values.every(codecs.plainSuccess)) return { values }
+    const encoded: Array<unknown> = []
+    for (const value of values) {
+      const exit = codecs.encodeSuccess(value)
+      if (Exit.isFailure(exit)) break
+      encoded.push(exit.value)
+    }
+    if (encoded.length === values.length) return { values: encoded }
   }
-  if (values.length === outcomes.length) return { values }
   return {
-    items: outcomes.map((outcome): PoolProtocol.ItemResult => {
-      if (!Exit.isExit(outcome)) return { failure: outcome }
-      const encoded = codecs.encodeExit(outcome)
+    items: Array.from({ length: count }, (_, index): PoolProtocol.ItemResult => {
+      const failure = failures.get(index)
+      if (failure !== undefined && !Exit.isExit(failure)) return { failure }
+      const exit = failure ?? Exit.succeed(values[index])
+      const encoded = codecs.encodeExit(exit)
       if (Exit.isSuccess(encoded)) return { exit: encoded.value }
       return {
         failure: new EncodeError({
-          payload: Exit.isSuccess(outcome) ? "success" : "error",
+          payload: Exit.isSuccess(exit) ? "success" : "error",
           message: errorMessage(Cause.squash(encoded.cause))
         })
       }
@@ -105,13 +139,11 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         // A failing initializer ends the worker: the pool sees it die before it is ready.
         const target = yield* Effect.promise(() => load(initializer.module, initializer.target))
         if (target instanceof SpawnError) return yield* Effect.die(new Error(`initializer: ${target.message}`))
-        const outcomes: Array<Outcome> = []
-        yield* runItems(target, [initializer.args], outcomes)
-        const outcome = outcomes[0]
-        if (outcome === undefined || !Exit.isExit(outcome)) {
-          return yield* Effect.die(new Error(`the initializer failed: ${outcome?.message}`))
+        const failure = (yield* runItems(target, [initializer.args])).failures.get(0)
+        if (failure !== undefined && !Exit.isExit(failure)) {
+          return yield* Effect.die(new Error(`the initializer failed: ${failure.message}`))
         }
-        if (Exit.isFailure(outcome)) return yield* Effect.die(new Error("the initializer failed"))
+        if (failure !== undefined) return yield* Effect.die(new Error("the initializer failed"))
       }
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
       /** The targets the pool named, by number: loaded, or still loading. */
@@ -130,15 +162,12 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       }
       const runChunk = (chunk: PoolProtocol.Chunk) => {
         const start = performance.now()
-        const outcomes: Array<Outcome> = []
-        const finish = (target: Loaded) =>
-          Effect.sync(() => {
-            const ms = Math.round((performance.now() - start) * 1000) / 1000
-            if (target instanceof SpawnError) return answer({ id: chunk.id, ms, items: chunk.args.map(() => ({ failure: target })) })
-            answer({ id: chunk.id, ms, ...encodeOutcomes(target, outcomes) })
-          })
+        const elapsed = () => Math.round((performance.now() - start) * 1000) / 1000
         const run = (target: Loaded) =>
-          target instanceof SpawnError ? finish(target) : Effect.andThen(runItems(target, chunk.args, outcomes), finish(target))
+          target instanceof SpawnError
+            ? Effect.sync(() => answer({ id: chunk.id, ms: elapsed(), items: chunk.args.map(() => ({ failure: target })) }))
+            : Effect.map(runItems(target, chunk.args), (outcomes) =>
+              answer({ id: chunk.id, ms: elapsed(), ...encodeOutcomes(target, outcomes) }))
         const target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
         return (target instanceof Promise ? Effect.flatMap(Effect.promise(() => target), run) : run(target)).pipe(
           Effect.onExit((exit) =>

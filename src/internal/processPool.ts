@@ -39,12 +39,33 @@ export const isProcessPool = (u: unknown): u is ProcessPool.ProcessPool => Predi
 
 type ItemExit = Exit.Exit<unknown, unknown>
 
+/**
+ * What the caller of a chunk gets: every item's value when all of them succeeded (the
+ * common case, with no exit per item), else one exit per item (the task's own, or a
+ * ProcessPoolError).
+ */
+export type ChunkOutcome =
+  | { readonly _tag: "Values"; readonly values: ReadonlyArray<unknown> }
+  | { readonly _tag: "Exits"; readonly exits: ReadonlyArray<ItemExit> }
+
+const withExits = (exits: ReadonlyArray<ItemExit>): ChunkOutcome => ({ _tag: "Exits", exits })
+
+/** The same exit for every item of a job (a crash, a timeout, a closed pool...). */
+const allFail = (count: number, error: ProcessPoolError): ChunkOutcome => {
+  const exit = Exit.fail(error)
+  return withExits(Array.from({ length: count }, () => exit))
+}
+
+/** One exit per item, whichever form the outcome has. */
+export const exitsOf = (outcome: ChunkOutcome): ReadonlyArray<ItemExit> =>
+  outcome._tag === "Exits" ? outcome.exits : outcome.values.map((value) => Exit.succeed(value))
+
 interface Job {
   readonly id: number
   readonly target: Target.Any
   readonly args: ReadonlyArray<Schema.Json>
-  /** Resumes the caller with one exit per item (the task's own, or a ProcessPoolError); set to `undefined` once called. */
-  resume: ((exits: ReadonlyArray<ItemExit>) => void) | undefined
+  /** Resumes the caller with the chunk's outcome; set to `undefined` once called. */
+  resume: ((outcome: ChunkOutcome) => void) | undefined
   worker: Worker | undefined
   /** The caller gave up: the worker was asked to stop it, and its results are dropped. */
   cancelled: boolean
@@ -188,36 +209,41 @@ const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown) => {
     }
     worker.completed++
     pool.chunkMs = pool.chunkMs === undefined ? chunk.ms : pool.chunkMs * 0.8 + chunk.ms * 0.2
-    finish(job, chunkExits(job, chunk))
+    finish(job, chunkOutcome(job, chunk))
   }
   retireIfDone(pool, worker)
   dispatch(pool)
   checkIdle(pool)
 }
 
-/** A chunk's exits, one per item, from what its worker answered. */
-const chunkExits = (job: Job, chunk: PoolProtocol.ChunkResult): ReadonlyArray<ItemExit> => {
-  if (chunk.values !== undefined && chunk.values.length === job.args.length) {
-    const decode = internalTarget.codecs(job.target).decodeSuccess
-    return chunk.values.map((value): ItemExit => {
-      const decoded = decode(value)
-      if (Exit.isSuccess(decoded)) return decoded
-      const message = errorMessage(Cause.squash(decoded.cause))
+/** A chunk's outcome, from what its worker answered. */
+const chunkOutcome = (job: Job, chunk: PoolProtocol.ChunkResult): ChunkOutcome => {
+  const count = job.args.length
+  if (chunk.values !== undefined && chunk.values.length === count) {
+    const codecs = internalTarget.codecs(job.target)
+    // Values that are their own JSON need no decoding.
+    if (codecs.plainSuccess !== undefined && chunk.values.every(codecs.plainSuccess)) {
+      return { _tag: "Values", values: chunk.values }
+    }
+    const decoded = chunk.values.map(codecs.decodeSuccess)
+    if (decoded.every(Exit.isSuccess)) return { _tag: "Values", values: decoded.map((exit) => exit.value) }
+    return withExits(decoded.map((exit): ItemExit => {
+      if (Exit.isSuccess(exit)) return exit
+      const message = errorMessage(Cause.squash(exit.cause))
       return Exit.fail(poolError(new DecodeError({ payload: "success", message })))
-    })
+    }))
   }
-  if (chunk.items !== undefined && chunk.items.length === job.args.length) {
-    return chunk.items.map((item) => itemExit(job.target, item))
+  if (chunk.items !== undefined && chunk.items.length === count) {
+    return withExits(chunk.items.map((item) => itemExit(job.target, item)))
   }
-  const malformed = poolError(new DecodeError({ payload: "message", message: `chunk ${chunk.id}: no outcome for each item` }))
-  return job.args.map(() => Exit.fail(malformed))
+  return allFail(count, poolError(new DecodeError({ payload: "message", message: `chunk ${chunk.id}: no outcome for each item` })))
 }
 
-/** Hands a job's exits to its caller (once). */
-const finish = (job: Job, exits: ReadonlyArray<ItemExit>) => {
+/** Hands a job's outcome to its caller (once). */
+const finish = (job: Job, outcome: ChunkOutcome) => {
   const resume = job.resume
   job.resume = undefined
-  resume?.(exits)
+  resume?.(outcome)
 }
 
 /** An item's outcome as the caller sees it: the task's own exit, or a ProcessPoolError. */
@@ -240,7 +266,7 @@ const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {
   const crashed = poolError(new WorkerCrashedError({ worker: worker.process.name, exitCode }))
   for (const job of worker.inFlight.values()) {
     clearTimeout(job.killTimer)
-    if (!job.cancelled) finish(job, job.args.map(() => Exit.fail(crashed)))
+    if (!job.cancelled) finish(job, allFail(job.args.length, crashed))
   }
   worker.inFlight.clear()
   if (pool.status === "closed") return checkIdle(pool)
@@ -320,7 +346,7 @@ const dispatch = (pool: PoolImpl) => {
 /** Fails every job still queued. */
 const failQueued = (pool: PoolImpl, error: ProcessPoolError) => {
   for (const job of pool.pending.drain()) {
-    if (!job.dropped) finish(job, job.args.map(() => Exit.fail(error)))
+    if (!job.dropped) finish(job, allFail(job.args.length, error))
   }
   pool.queued = 0
 }
@@ -389,22 +415,26 @@ const remove = <A>(list: Array<A>, value: A) => {
 }
 
 /**
- * Runs one chunk (items of one target) and gives one exit per item. Items whose arguments
- * do not fit the target's Schema fail with an EncodeError here and are never sent.
+ * Runs one chunk (items of one target) and gives its outcome. Items whose arguments do not
+ * fit the target's Schema fail with an EncodeError here and are never sent.
  */
 export const submit = (
   self: ProcessPool.ProcessPool,
   target: Target.Any,
   items: ReadonlyArray<unknown>,
   timeout: Duration.Input | undefined
-): Effect.Effect<ReadonlyArray<ItemExit>> =>
+): Effect.Effect<ChunkOutcome> =>
   Effect.suspend(() => {
     const pool = self as PoolImpl
-    const encodeArgs = internalTarget.codecs(target).encodeArgs
+    const codecs = internalTarget.codecs(target)
+    // Arguments that are their own JSON go as they are.
+    if (codecs.plainArgs !== undefined && items.every(codecs.plainArgs)) {
+      return runJob(pool, target, items as ReadonlyArray<Schema.Json>, timeout)
+    }
     const args: Array<Schema.Json> = []
     let refused: Array<ItemExit | undefined> | undefined
     for (let i = 0; i < items.length; i++) {
-      const encoded = encodeArgs(items[i])
+      const encoded = codecs.encodeArgs(items[i])
       if (Exit.isSuccess(encoded)) {
         args.push(encoded.value)
         continue
@@ -415,11 +445,12 @@ export const submit = (
     }
     if (refused === undefined) return runJob(pool, target, args, timeout)
     // Put the refused items back among the others' exits, in order.
-    const merge = (exits: ReadonlyArray<ItemExit>): ReadonlyArray<ItemExit> => {
+    const merge = (outcome: ChunkOutcome): ChunkOutcome => {
+      const sent = exitsOf(outcome)
       let next = 0
-      return items.map((_, i) => refused[i] ?? exits[next++]!)
+      return withExits(items.map((_, i) => refused[i] ?? sent[next++]!))
     }
-    if (args.length === 0) return Effect.succeed(merge([]))
+    if (args.length === 0) return Effect.succeed(merge(withExits([])))
     return Effect.map(runJob(pool, target, args, timeout), merge)
   })
 
@@ -428,16 +459,16 @@ const runJob = (
   target: Target.Any,
   args: ReadonlyArray<Schema.Json>,
   timeout: Duration.Input | undefined
-): Effect.Effect<ReadonlyArray<ItemExit>> => {
-  const waiting = Effect.callback<ReadonlyArray<ItemExit>>((resume) => {
+): Effect.Effect<ChunkOutcome> => {
+  const waiting = Effect.callback<ChunkOutcome>((resume) => {
     const refused = pool.failure ??
       (pool.status === "open" ? undefined : poolError(new PoolClosedError({ message: "the pool is closed" })))
-    if (refused !== undefined) return resume(Effect.succeed(args.map(() => Exit.fail(refused))))
+    if (refused !== undefined) return resume(Effect.succeed(allFail(args.length, refused)))
     const job: Job = {
       id: ++pool.nextJob,
       target,
       args,
-      resume: (exits) => resume(Effect.succeed(exits)),
+      resume: (outcome) => resume(Effect.succeed(outcome)),
       worker: undefined,
       cancelled: false,
       dropped: false,
@@ -450,10 +481,10 @@ const runJob = (
     return Effect.sync(() => cancel(pool, job))
   })
   const timed = timeout === undefined ? waiting : Effect.timeoutOption(waiting, timeout).pipe(
-    Effect.map((exits) =>
-      Option.getOrElse(exits, () => {
+    Effect.map((outcome) =>
+      Option.getOrElse(outcome, () => {
         const timedOut = poolError(new TaskTimeoutError({ timeout: Duration.toMillis(Duration.fromInputUnsafe(timeout)) }))
-        return args.map(() => Exit.fail(timedOut))
+        return allFail(args.length, timedOut)
       })
     )
   )
@@ -524,7 +555,7 @@ const close = (pool: PoolImpl, interrupted: boolean): Effect.Effect<void> =>
     for (const worker of pool.workers) {
       for (const job of worker.inFlight.values()) {
         clearTimeout(job.killTimer)
-        finish(job, job.args.map(() => Exit.fail(terminated)))
+        finish(job, allFail(job.args.length, terminated))
       }
     }
     wakeRoomWaiters(pool)

@@ -1,9 +1,10 @@
 import { pathToFileURL } from "node:url"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Target from "../Target.ts"
+import * as PlainJson from "./plainJson.ts"
 
 export const TypeId: Target.TypeId = "~effect-multiprocessing/Target"
 
@@ -53,7 +54,18 @@ export interface Codecs {
   /** The success alone (a pool's chunk whose items all succeeded carries only these). */
   readonly encodeSuccess: (value: unknown) => Exit.Exit<Schema.Json, Schema.SchemaError>
   readonly decodeSuccess: (json: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+  /** Arguments that pass this are their own JSON: no need to encode or decode them (see plainJson.ts). */
+  readonly plainArgs: PlainJson.Check | undefined
+  /** The same for successes. */
+  readonly plainSuccess: PlainJson.Check | undefined
 }
+
+/** A codec that gives back, as they are, values that are their own JSON. */
+const skipPlain = <A>(
+  plain: PlainJson.Check | undefined,
+  codec: (u: unknown) => Exit.Exit<A, Schema.SchemaError>
+): (u: unknown) => Exit.Exit<A, Schema.SchemaError> =>
+  plain === undefined ? codec : (u) => plain(u) ? Exit.succeed(u as A) : codec(u)
 
 const codecsCache = new WeakMap<Target.Any, Codecs>()
 
@@ -63,13 +75,17 @@ export const codecs = (target: Target.Any): Codecs => {
     const args = Schema.toCodecJson(target.args)
     const exit = Schema.toCodecJson(Schema.Exit(target.success, target.error, Schema.Defect({ includeStack: true })))
     const success = Schema.toCodecJson(target.success)
+    const plainArgs = PlainJson.check(target.args.ast)
+    const plainSuccess = PlainJson.check(target.success.ast)
     cached = {
-      encodeArgs: Schema.encodeUnknownExit(args) as Codecs["encodeArgs"],
-      decodeArgs: Schema.decodeUnknownExit(args),
+      encodeArgs: skipPlain(plainArgs, Schema.encodeUnknownExit(args) as Codecs["encodeArgs"]),
+      decodeArgs: skipPlain(plainArgs, Schema.decodeUnknownExit(args)),
       encodeExit: Schema.encodeUnknownExit(exit) as Codecs["encodeExit"],
       decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"],
-      encodeSuccess: Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"],
-      decodeSuccess: Schema.decodeUnknownExit(success)
+      encodeSuccess: skipPlain(plainSuccess, Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"]),
+      decodeSuccess: skipPlain(plainSuccess, Schema.decodeUnknownExit(success)),
+      plainArgs,
+      plainSuccess
     }
     codecsCache.set(target, cached)
   }

@@ -1,0 +1,99 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as PlainJson from "../src/internal/plainJson.ts"
+
+class Point extends Schema.Class<Point>("Point")({ x: Schema.Number }) {}
+
+/** Each Schema with values that are their own JSON under it, and values that are not. */
+const cases: ReadonlyArray<{
+  readonly name: string
+  readonly schema: Schema.Codec<any, any>
+  readonly plain: ReadonlyArray<unknown>
+  readonly notPlain: ReadonlyArray<unknown>
+}> = [
+  { name: "String", schema: Schema.String, plain: ["", "a\nb"], notPlain: [1, null, undefined] },
+  {
+    name: "Number",
+    schema: Schema.Number,
+    plain: [0, -1.5, Number.MAX_VALUE],
+    notPlain: [NaN, Infinity, -Infinity, "1", undefined]
+  },
+  { name: "Boolean", schema: Schema.Boolean, plain: [true, false], notPlain: [0, "true"] },
+  { name: "Null", schema: Schema.Null, plain: [null], notPlain: [undefined, 0] },
+  { name: "Literals", schema: Schema.Literals(["a", 1, true]), plain: ["a", 1, true], notPlain: ["b", 2, false] },
+  {
+    name: "a union of leaves",
+    schema: Schema.Union([Schema.String, Schema.Number, Schema.Null]),
+    plain: ["x", 2, null],
+    notPlain: [NaN, true, {}]
+  },
+  {
+    name: "Array",
+    schema: Schema.Array(Schema.Number),
+    plain: [[], [1, 2, 3]],
+    notPlain: [[1, NaN], [1, "2"], { length: 0 }, [1, , 3]] // eslint-disable-line no-sparse-arrays
+  },
+  {
+    name: "Tuple",
+    schema: Schema.Tuple([Schema.Number, Schema.String]),
+    plain: [[1, "a"]],
+    notPlain: [[1], [1, "a", 2], ["a", 1]]
+  },
+  {
+    name: "Struct",
+    schema: Schema.Struct({ a: Schema.Number, b: Schema.optionalKey(Schema.String), c: Schema.Array(Schema.Boolean) }),
+    plain: [{ a: 1, c: [] }, { a: 1, b: "x", c: [true] }, Object.assign(Object.create(null), { a: 1, c: [] })],
+    notPlain: [
+      { a: 1 }, // c missing
+      { a: 1, c: [], d: 2 }, // a key decoding would drop
+      { a: 1, b: undefined, c: [] }, // undefined is not a string
+      { a: NaN, c: [] },
+      new (class {
+        a = 1
+        c = []
+      })(),
+      [1]
+    ]
+  }
+]
+
+describe("plainJson", () => {
+  for (const { name, notPlain, plain, schema } of cases) {
+    it(`${name}: its values are their own JSON, and the others go through the codec`, () => {
+      const check = PlainJson.check(schema.ast)
+      assert.isDefined(check)
+      const codec = Schema.toCodecJson(schema)
+      for (const value of plain) {
+        assert.isTrue(check!(value), `${JSON.stringify(value)} is plain`)
+        // What the check claims: the codec gives the value back, both ways.
+        const json = JSON.parse(JSON.stringify(value))
+        const encoded = Schema.encodeUnknownExit(codec)(value)
+        assert.deepStrictEqual(Exit.map(encoded, (e) => JSON.parse(JSON.stringify(e))), Exit.succeed(json))
+        assert.deepStrictEqual(Schema.decodeUnknownExit(codec)(json), Exit.succeed(json))
+      }
+      for (const value of notPlain) assert.isFalse(check!(value), `${String(value)} is not plain`)
+    })
+  }
+
+  it("Schemas whose JSON form is not the value itself, or that refine it, get no check", () => {
+    const refused: ReadonlyArray<Schema.Top> = [
+      Schema.Int, // a refinement: a check would have to run it
+      Schema.Date,
+      Schema.Void,
+      Schema.Undefined,
+      Schema.BigInt,
+      Schema.Unknown,
+      Point,
+      Schema.Array(Schema.Int),
+      Schema.Struct({ a: Schema.optional(Schema.Number) }), // `undefined` is not JSON
+      Schema.Struct({ a: Schema.NumberFromString }),
+      Schema.Union([Schema.Struct({ a: Schema.Number }), Schema.Struct({ a: Schema.Number, b: Schema.Number })]),
+      Schema.Union([Schema.String, Schema.Literal("a")], { mode: "oneOf" }),
+      Schema.Tuple([Schema.Number, Schema.optionalKey(Schema.Number)]),
+      Schema.Record(Schema.String, Schema.Number),
+      Schema.Literal(1n)
+    ]
+    for (const schema of refused) assert.isUndefined(PlainJson.check(schema.ast), String(schema.ast))
+  })
+})
