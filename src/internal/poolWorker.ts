@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
+import { constVoid } from "effect/Function"
 import type * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
@@ -75,7 +76,7 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
     const failure = outcomes.failures.get(index)
     return failure === undefined || !Exit.isExit(failure) ? Exit.succeed(outcomes.values[index]) : failure
   }
-  /** Runs items in `scope` until one fails or uses the scope, or none are left (a loop: cheaper than a generator). */
+  /** Runs items in `scope` until one fails or uses the scope, or none are left. */
   const untilStop = Effect.whileLoop({
     while: () => next < args.length && scope.state._tag === "Empty",
     body: runNext,
@@ -83,17 +84,20 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
       outcomes.values[next - 1] = value
     }
   })
-  return Effect.gen(function*() {
-    while (next < args.length) {
-      const exit = yield* Effect.exit(Effect.provideService(untilStop, Scope.Scope, scope))
+  const newScope = Effect.sync(() => {
+    scope = Scope.makeUnsafe()
+  })
+  /** One run of `untilStop`: records the failure it stopped at, and closes the scope if it was used. */
+  const runSome = () =>
+    Effect.flatMap(Effect.exit(Effect.provideService(untilStop, Scope.Scope, scope)), (exit) => {
       if (Exit.isFailure(exit)) outcomes.failures.set(next - 1, exit)
-      if (scope.state._tag !== "Empty") {
-        yield* Scope.close(scope, itemExit(next - 1))
-        scope = Scope.makeUnsafe()
-      }
-    }
-    return outcomes
-  }).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt())))
+      return scope.state._tag === "Empty" ? Effect.void : Effect.andThen(Scope.close(scope, itemExit(next - 1)), newScope)
+    })
+  // Loops, not generators: `Effect.gen` costs ~1.5 µs per call, more than a one-item chunk's own work.
+  return Effect.whileLoop({ while: () => next < args.length, body: runSome, step: constVoid }).pipe(
+    Effect.as(outcomes),
+    Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt()))
+  )
 }
 
 /** A chunk's outcomes on the wire: only the values when every item succeeded, else one result per item. */
@@ -166,8 +170,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         const run = (target: Loaded) =>
           target instanceof SpawnError
             ? Effect.sync(() => answer({ id: chunk.id, ms: elapsed(), items: chunk.args.map(() => ({ failure: target })) }))
-            : Effect.map(runItems(target, chunk.args), (outcomes) =>
-              answer({ id: chunk.id, ms: elapsed(), ...encodeOutcomes(target, outcomes) }))
+            : Effect.map(runItems(target, chunk.args), (outcomes) => answer({ id: chunk.id, ms: elapsed(), ...encodeOutcomes(target, outcomes) }))
         const target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
         return (target instanceof Promise ? Effect.flatMap(Effect.promise(() => target), run) : run(target)).pipe(
           Effect.onExit((exit) =>
