@@ -154,8 +154,9 @@ export const run: {
     args: Args,
     options?: TaskOptions
   ): Effect.Effect<A, E | ProcessPoolError> =>
-    Effect.flatMap(submitChunk(self, target, [args], options), (outcome) =>
-      outcome._tag === "Values" ? Effect.succeed(outcome.values[0] as A) : outcome.exits[0] as Exit.Exit<A, E>)
+    (options?.retry === undefined
+      ? internal.runOne(self, target, args, options?.timeout)
+      : Effect.flatMap(submitChunk(self, target, [args], options), internal.firstExit)) as Effect.Effect<A, E | ProcessPoolError>
 )
 
 /**

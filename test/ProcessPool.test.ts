@@ -111,6 +111,11 @@ describe("ProcessPool", () => {
       const failure = exits[1]!
       assert.isTrue(Exit.isFailure(failure))
       assert.strictEqual(reasonOf(Exit.isFailure(failure) ? failure.cause.reasons[0]?._tag === "Fail" ? (failure.cause.reasons[0] as { error: unknown }).error : undefined : undefined)._tag, "EncodeError")
+      // A single task, with and without the options that take the general path.
+      for (const options of [undefined, { timeout: "10 seconds" }] as const) {
+        const refused = yield* Effect.flip(ProcessPool.run(pool, P.square, "two" as unknown as number, options))
+        assert.strictEqual(reasonOf(refused)._tag, "EncodeError")
+      }
     }).pipe(Effect.scoped))
 
   it.live("each item of a chunk gets its own scope, closed when the item ends", () =>
@@ -242,6 +247,8 @@ describe("ProcessPool", () => {
         const reason = reasonOf(yield* Effect.flip(Fiber.join(fiber)))
         assert.strictEqual(reason._tag, "PoolClosedError")
       }
+      const late = yield* Effect.flip(ProcessPool.run(pool, P.square, 2))
+      assert.strictEqual(reasonOf(late)._tag, "PoolClosedError", "a task submitted to a closed pool")
     }))
 
   it.live("retry (for idempotent tasks) runs a task again after its worker crashed; without it, the crash stands", () =>
