@@ -20,6 +20,7 @@ import {
   TaskDoneError
 } from "../ProcessQueueError.ts"
 import * as Bridge from "./bridge.ts"
+import * as PlainJson from "./plainJson.ts"
 import * as Store from "./queueStore.ts"
 
 export const TypeId: ProcessQueue.TypeId = "~effect-multiprocessing/ProcessQueue"
@@ -88,15 +89,19 @@ const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> =>
   const encode = Schema.encodeUnknownExit(json)
   const decode = Schema.decodeUnknownExit(json)
   const decodeAll = Schema.decodeUnknownExit(Schema.Array(json))
+  // Items that are their own JSON (numbers, plain records...) need no codec at all.
+  const plain = PlainJson.check(item.ast)
   return {
-    validAll: (items) => Exit.isSuccess(decodeAll(items)),
+    validAll: (items) => (plain !== undefined && items.every(plain)) || Exit.isSuccess(decodeAll(items)),
     encode: (value) => {
+      if (plain?.(value) === true) return Effect.succeed(value as Schema.Json)
       const exit = encode(value)
       return Exit.isSuccess(exit)
         ? Effect.succeed(exit.value as Schema.Json)
         : Effect.fail(new ItemEncodeError({ message: Cause.pretty(exit.cause) }))
     },
     decode: (value) => {
+      if (plain?.(value) === true) return Effect.succeed(value as A)
       const exit = decode(value)
       return Exit.isSuccess(exit)
         ? Effect.succeed(exit.value)
