@@ -8,6 +8,12 @@
  * does not stop within the grace period; workers that keep dying at start fail the pool
  * with a `CrashLoopError` instead of spinning.
  *
+ * A worker runs one task (one chunk of a map) at a time, as Python's workers do; the tasks
+ * sent ahead to it (see `inFlightPerWorker`) wait their turn. So, as in Python, tasks that
+ * wait for one another (a task that waits on an event another task sets) can deadlock the
+ * pool, and sooner here: a task waiting in a worker also holds up the tasks sent ahead of
+ * it. Run tasks that wait on each other as their own processes (`Process.spawn`).
+ *
  * @since 0.1.0
  */
 import * as Os from "node:os"

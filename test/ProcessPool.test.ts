@@ -22,6 +22,21 @@ const reasonOf = (error: unknown) => {
   return (error as ProcessPoolError.ProcessPoolError).reason
 }
 
+/** A logger that keeps the child logs of `nap` (start / end / interrupted), in order. */
+const napLogs = () => {
+  const lines: Array<string> = []
+  const layer = Logger.layer([
+    Logger.make((options) => {
+      const message = String(options.message)
+      if (/^(start|end|interrupted) /.test(message)) lines.push(message)
+    })
+  ])
+  /** Waits for `line` (a log travels apart from its task's result, and may come after it). */
+  const logged = (line: string) =>
+    Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => lines.includes(line), times: 1000 }))
+  return { lines, layer, logged }
+}
+
 /** Completes with the first child log that contains `text`. */
 const onLog = (text: string) =>
   Effect.gen(function*() {
@@ -208,6 +223,51 @@ describe("ProcessPool", () => {
       assert.strictEqual(slow._tag, "TaskTimeoutError")
       assert.notStrictEqual((yield* ProcessPool.run(pool, P.whoRuns, undefined)).pid, first, "the replacement runs the next task")
       assert.strictEqual(yield* Deferred.await(seen), `stopped cleanly in ${first}`, "the old worker finished its cleanup")
+    }).pipe(Effect.scoped))
+
+  it.live("a worker runs one task at a time, in order, even with tasks sent ahead (as Python's workers do)", () =>
+    Effect.gen(function*() {
+      const { layer, lines, logged } = napLogs()
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 3 }).pipe(Effect.provide(layer))
+      const naps = ["a", "b", "c"].map((tag) => ({ tag, ms: 100 }))
+      const pids = yield* Effect.forEach(naps, (nap) => ProcessPool.run(pool, P.nap, nap), { concurrency: "unbounded" })
+      assert.strictEqual(new Set(pids).size, 1)
+      yield* logged("end c")
+      assert.deepStrictEqual(lines, ["start a", "end a", "start b", "end b", "start c", "end c"])
+    }).pipe(Effect.scoped))
+
+  it.live("cancelling a task sent ahead drops it at once: the task running before it is not disturbed", () =>
+    Effect.gen(function*() {
+      const { layer, lines, logged } = napLogs()
+      // If the dropped task were only answered after the running one ends, the pool would
+      // think it stuck and kill the worker after the grace period, failing the running task.
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 2, gracePeriod: "300 millis" }).pipe(
+        Effect.provide(layer)
+      )
+      const running = yield* Effect.forkChild(ProcessPool.run(pool, P.nap, { tag: "running", ms: 1500 }))
+      const ahead = yield* Effect.forkChild(ProcessPool.run(pool, P.nap, { tag: "ahead", ms: 10 }))
+      yield* logged("start running")
+      yield* Fiber.interrupt(ahead)
+      const pid = yield* Fiber.join(running)
+      assert.strictEqual(yield* ProcessPool.run(pool, P.nap, { tag: "next", ms: 10 }), pid, "the same worker")
+      yield* logged("end next")
+      assert.deepStrictEqual(lines, ["start running", "end running", "start next", "end next"])
+    }).pipe(Effect.scoped))
+
+  it.live("cancelling the running task interrupts it, and the tasks sent ahead of it run next", () =>
+    Effect.gen(function*() {
+      const { layer, lines, logged } = napLogs()
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 3 }).pipe(Effect.provide(layer))
+      const running = yield* Effect.forkChild(ProcessPool.run(pool, P.nap, { tag: "running", ms: 60_000 }))
+      const rest = yield* Effect.forkChild(
+        Effect.forEach(["b", "c"], (tag) => ProcessPool.run(pool, P.nap, { tag, ms: 10 }), { concurrency: "unbounded" })
+      )
+      yield* logged("start running")
+      yield* Fiber.interrupt(running)
+      const [b, c] = yield* Fiber.join(rest)
+      assert.strictEqual(b, c)
+      yield* logged("end c")
+      assert.deepStrictEqual(lines, ["start running", "interrupted running", "start b", "end b", "start c", "end c"])
     }).pipe(Effect.scoped))
 
   it.live("interrupting the caller of a running map interrupts its tasks in the workers", () =>

@@ -152,18 +152,20 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
       /** The targets the pool named, by number: loaded, or still loading. */
       const targets = new Map<number, Loaded | Promise<Loaded>>()
-      const running = new Map<number, Fiber.Fiber<void, never>>()
       let outbox: Array<PoolProtocol.ChunkResult> = []
       const flush = () => {
         if (outbox.length === 0) return
         Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: outbox }))
         outbox = []
       }
+      /** The chunk being run, until it is answered. */
+      let current: number | undefined
       const answer = (result: PoolProtocol.ChunkResult) => {
-        running.delete(result.id)
+        if (result.id === current) current = undefined
         if (outbox.length === 0) queueMicrotask(flush)
         outbox.push(result)
       }
+      /** Runs a chunk and answers it once: its outcomes, a failure per item, or `cancelled`. */
       const runChunk = (chunk: PoolProtocol.Chunk) => {
         const start = performance.now()
         const elapsed = () => Math.round((performance.now() - start) * 1000) / 1000
@@ -183,19 +185,62 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           )
         )
       }
+      // A worker runs one chunk at a time, in the order they came (as Python's workers do):
+      // the chunks sent ahead wait in `backlog`, and one fiber runs them all, started when
+      // work comes and ended when there is none (not a fiber per chunk). A chunk that
+      // finishes is answered at once, while the next one runs.
+      const backlog = new Map<number, PoolProtocol.Chunk>()
+      let runner: Fiber.Fiber<void, never> | undefined
+      /** The runner was interrupted to cancel the running chunk: a new one runs the rest. */
+      let restart = false
+      const runBacklog = Effect.whileLoop({
+        while: () => backlog.size > 0,
+        body: () => {
+          const chunk = backlog.values().next().value!
+          backlog.delete(chunk.id)
+          current = chunk.id
+          // A chunk's defect is answered as such (see runChunk), and must not stop the rest.
+          return Effect.exit(runChunk(chunk))
+        },
+        step: constVoid
+      }).pipe(
+        Effect.onExit(() =>
+          Effect.sync(() => {
+            // Interrupted before its chunk began: that chunk is cancelled too.
+            if (current !== undefined) answer({ id: current, ms: 0, cancelled: true })
+            runner = undefined
+            if (restart) {
+              restart = false
+              startRunner()
+            }
+          })
+        )
+      )
+      const startRunner = () => {
+        if (runner !== undefined || backlog.size === 0) return
+        const fiber = fork(runBacklog)
+        if (fiber.pollUnsafe() === undefined) runner = fiber
+      }
+      const cancel = (id: number) => {
+        // Not begun: dropped, and answered now (the pool holds back work from a worker
+        // with a cancellation outstanding).
+        if (backlog.delete(id)) return answer({ id, ms: 0, cancelled: true })
+        if (id === current && runner !== undefined) {
+          restart = true
+          runner.interruptUnsafe()
+        }
+      }
       Bridge.onPushDown((payload) => {
         const message = PoolProtocol.decodePoolMessage(payload)
         if (message._tag === "Failure") return
-        if (message.success._tag === "Cancel") return running.get(message.success.id)?.interruptUnsafe()
+        if (message.success._tag === "Cancel") return cancel(message.success.id)
         for (const { module, name, ref } of message.success.targets) {
           const loading = load(module, name)
           targets.set(ref, loading)
           loading.then((target) => targets.set(ref, target))
         }
-        for (const chunk of message.success.chunks) {
-          const fiber = fork(runChunk(chunk))
-          if (fiber.pollUnsafe() === undefined) running.set(chunk.id, fiber)
-        }
+        for (const chunk of message.success.chunks) backlog.set(chunk.id, chunk)
+        startRunner()
       })
       Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Idle" }))
       return yield* Effect.never
