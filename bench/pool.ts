@@ -266,7 +266,7 @@ const throughput = async (summary: Record<string, unknown>) => {
   }
 
   if (only.has(3)) {
-    const samples = rounds(4, 2)
+    const samples = rounds(9, 3)
     const ours = pool.find((s) => s.name === "ours (default)")!
     const withMap = pool.filter((s) => s.map !== undefined && s.name !== "ours (inFlight 64)")
     const rows: Array<Row> = withMap.map((s) => ({

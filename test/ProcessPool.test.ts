@@ -236,6 +236,27 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(lines, ["start a", "end a", "start b", "end b", "start c", "end c"])
     }).pipe(Effect.scoped))
 
+  it.live("a finished task's result does not wait for the synchronous task after it in the same worker", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 4 })
+      yield* ProcessPool.run(pool, P.square, 1) // square is known to be quick from now on
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const [first, second] = [Path.join(dir, "first"), Path.join(dir, "second")]
+      // While the first blocker spins, the rest arrive, and are read together after it.
+      const blocked = yield* Effect.forkChild(ProcessPool.run(pool, P.spinUntil, first))
+      const quick = yield* Effect.forkChild(
+        Effect.forEach([2, 3], (n) => ProcessPool.run(pool, P.square, n), { concurrency: "unbounded" })
+      )
+      const blocker = yield* Effect.forkChild(ProcessPool.run(pool, P.spinUntil, second))
+      yield* Effect.sleep("200 millis")
+      Fs.writeFileSync(first, "")
+      yield* Fiber.join(blocked)
+      // The second blocker ends only once the quick results are in: held back, they never would be.
+      assert.deepStrictEqual(yield* Fiber.join(quick), [4, 9])
+      Fs.writeFileSync(second, "")
+      yield* Fiber.join(blocker)
+    }).pipe(Effect.scoped))
+
   it.live("cancelling a task sent ahead drops it at once: the task running before it is not disturbed", () =>
     Effect.gen(function*() {
       const { layer, lines, logged } = napLogs()

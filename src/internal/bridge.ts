@@ -302,10 +302,15 @@ export const onPushDown = (handler: ((payload: unknown) => void) | undefined): v
 /** Routed here by the child bootstrap. */
 export const receivePush = (payload: unknown): void => pushHandler?.(payload)
 
-/** Sends a push to the parent (dropped if the parent is gone). */
-export const pushUp = (payload: Schema.Json): void => {
+/**
+ * Sends a push to the parent (dropped if the parent is gone). It goes out with the rest of
+ * this turn's messages, or, with `now`, at once: before synchronous work that would hold
+ * the turn (and every write) back.
+ */
+export const pushUp = (payload: Schema.Json, now = false): void => {
   if (uplink === undefined || uplink.closed) return
   uplink.send({ _tag: "Push", payload })
+  if (now) uplink.flushNow()
 }
 
 /** Replies are routed here by the child bootstrap. */

@@ -134,6 +134,9 @@ const encodeOutcomes = (
   }
 }
 
+/** A chunk expected to take less than this is "tiny" (see `isTiny`). */
+const tinyChunkMs = 0.02
+
 export const worker = Target.make("effect-multiprocessing/pool-worker", {
   module: import.meta.url,
   args: PoolProtocol.WorkerArgs,
@@ -153,17 +156,37 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       /** The targets the pool named, by number: loaded, or still loading. */
       const targets = new Map<number, Loaded | Promise<Loaded>>()
       let outbox: Array<PoolProtocol.ChunkResult> = []
-      const flush = () => {
+      /** Sends the answers so far: with the turn's other messages, or at once (`now`). */
+      const flush = (now = false) => {
         if (outbox.length === 0) return
-        Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: outbox }))
+        Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: outbox }), now)
         outbox = []
       }
       /** The chunk being run, until it is answered. */
       let current: number | undefined
       const answer = (result: PoolProtocol.ChunkResult) => {
         if (result.id === current) current = undefined
-        if (outbox.length === 0) queueMicrotask(flush)
+        if (outbox.length === 0) queueMicrotask(() => flush())
         outbox.push(result)
+      }
+      /** How long an item of each target takes here, in ms: a moving average. */
+      const itemMs = new Map<number, number>()
+      const timed = (chunk: PoolProtocol.Chunk, ms: number) => {
+        const perItem = ms / Math.max(1, chunk.args.length)
+        const average = itemMs.get(chunk.target)
+        itemMs.set(chunk.target, average === undefined ? perItem : average * 0.8 + perItem * 0.2)
+        return ms
+      }
+      /**
+       * Answers wait for the end of a burst of chunks, to share one write, but not behind a
+       * chunk that may take a while: it may be synchronous, and no microtask runs until it
+       * ends. So they go out before any chunk not known to be tiny (a target not seen yet,
+       * or one whose chunks took ≥ 20 µs). The price: a long chunk of a target that is
+       * usually quick holds back the answers of the chunks just before it.
+       */
+      const isTiny = (chunk: PoolProtocol.Chunk) => {
+        const perItem = itemMs.get(chunk.target)
+        return perItem !== undefined && perItem * chunk.args.length < tinyChunkMs
       }
       /** Runs a chunk and answers it once: its outcomes, a failure per item, or `cancelled`. */
       const runChunk = (chunk: PoolProtocol.Chunk) => {
@@ -172,7 +195,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         const run = (target: Loaded) =>
           target instanceof SpawnError
             ? Effect.sync(() => answer({ id: chunk.id, ms: elapsed(), items: chunk.args.map(() => ({ failure: target })) }))
-            : Effect.map(runItems(target, chunk.args), (outcomes) => answer({ id: chunk.id, ms: elapsed(), ...encodeOutcomes(target, outcomes) }))
+            : Effect.map(runItems(target, chunk.args), (outcomes) =>
+              answer({ id: chunk.id, ms: timed(chunk, elapsed()), ...encodeOutcomes(target, outcomes) }))
         const target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
         return (target instanceof Promise ? Effect.flatMap(Effect.promise(() => target), run) : run(target)).pipe(
           Effect.onExit((exit) =>
@@ -198,6 +222,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         body: () => {
           const chunk = backlog.values().next().value!
           backlog.delete(chunk.id)
+          if (outbox.length > 0 && !isTiny(chunk)) flush(true)
           current = chunk.id
           // A chunk's defect is answered as such (see runChunk), and must not stop the rest.
           return Effect.exit(runChunk(chunk))
