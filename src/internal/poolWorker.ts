@@ -215,8 +215,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       // finishes is answered at once, while the next one runs.
       const backlog = new Map<number, PoolProtocol.Chunk>()
       let runner: Fiber.Fiber<void, never> | undefined
-      /** The runner was interrupted to cancel the running chunk: a new one runs the rest. */
-      let restart = false
+      /** The runner is being interrupted to stop its chunk (a cancellation), not the worker. */
+      let cancelling = false
       const runBacklog = Effect.whileLoop({
         while: () => backlog.size > 0,
         body: () => {
@@ -229,13 +229,15 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         },
         step: constVoid
       }).pipe(
-        Effect.onExit(() =>
+        Effect.onExit((exit) =>
           Effect.sync(() => {
             // Interrupted before its chunk began: that chunk is cancelled too.
             if (current !== undefined) answer({ id: current, ms: 0, cancelled: true })
             runner = undefined
-            if (restart) {
-              restart = false
+            // Chunks that came while it was ending, or after the one cancelled, get a new
+            // runner (not when the worker itself is stopping).
+            if (Exit.isSuccess(exit) || cancelling) {
+              cancelling = false
               startRunner()
             }
           })
@@ -251,7 +253,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         // with a cancellation outstanding).
         if (backlog.delete(id)) return answer({ id, ms: 0, cancelled: true })
         if (id === current && runner !== undefined) {
-          restart = true
+          cancelling = true
           runner.interruptUnsafe()
         }
       }
