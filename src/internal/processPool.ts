@@ -225,7 +225,7 @@ const chunkOutcome = (job: Job, chunk: PoolProtocol.ChunkResult): ChunkOutcome =
     if (codecs.plainSuccess !== undefined && chunk.values.every(codecs.plainSuccess)) {
       return { _tag: "Values", values: chunk.values }
     }
-    const decoded = chunk.values.map(codecs.decodeSuccess)
+    const decoded = chunk.values.map((value) => codecs.decodeSuccess(value))
     if (decoded.every(Exit.isSuccess)) return { _tag: "Values", values: decoded.map((exit) => exit.value) }
     return withExits(decoded.map((exit): ItemExit => {
       if (Exit.isSuccess(exit)) return exit

@@ -9,8 +9,9 @@ import { ProcessErrorReason } from "../ProcessError.ts"
  * Parsed JSON carried as it is, for the receiver to check with the Schema it belongs to (a
  * target's, a queue item's). Under `Schema.toCodecJson`, `Schema.Unknown` and
  * `Schema.Json` both walk the whole value on every decode and encode (~0.5 µs per object
- * in it: a pool's chunk of 10k items cost 5 ms per message, each way); `Schema.Any` is the
- * codec's documented escape hatch and is not walked. Typed `unknown`, not `any`.
+ * in it: a pool's chunk of 10k items cost 5 ms per message, each way). The JSON codec
+ * leaves `Schema.Any` as it is (Effect's source calls it the escape hatch), so it is not
+ * walked. Typed `unknown`, not `any`.
  */
 export const Payload: Schema.Codec<unknown> = Schema.Any
 
