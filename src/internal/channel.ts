@@ -15,8 +15,13 @@ import * as Effect from "effect/Effect"
 
 /** A line longer than this is dropped as malformed instead of growing the buffer. */
 const maxLineLength = 64 * 1024 * 1024
-/** Flush at once, without waiting for the end of the turn, past this many pending bytes. */
-const flushThreshold = 256 * 1024
+/**
+ * Flush at once, without waiting for the end of the turn, past this many pending bytes: a
+ * pool's chunk of 12.5k numbers (~70 KB) then leaves as soon as it is encoded, and its worker
+ * starts on it while the next chunk is encoded (100k-item `map` 22-24 → 18-22 ms, against
+ * 256 KB). Small messages still share a write.
+ */
+const flushThreshold = 32 * 1024
 
 export interface Handlers {
   readonly onMessage: (message: unknown) => void
