@@ -196,7 +196,7 @@ const throughput = async (summary: Record<string, unknown>) => {
   }
 
   if (only.has(1)) {
-    const samples = rounds(3, 3)
+    const samples = rounds(5, 3)
     const rows: Array<Row> = pool.map((s) => ({ name: s.name, workers: s.workers, n: sizeFor(s, rates.get(s.name)!, n1) }))
     rows.push({ name: "python apply_async", workers: "process", n: n1 })
     const variants: Array<Variant> = pool.map((s, i) => ({ name: s.name, run: () => rate(rows[i]!.n, () => s.all(rows[i]!.n)) }))
