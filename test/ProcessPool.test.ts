@@ -3,6 +3,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -76,6 +77,10 @@ describe("ProcessPool", () => {
       assert.instanceOf(later[0], Date)
       const refused = yield* ProcessPool.mapExits(pool, P.daysLater, [{ from, days: 1.5 }])
       assert.isTrue(Exit.isFailure(refused[0]!), "a refinement (Int) is still checked")
+      // Refined plain values: the filter runs on the fast path too.
+      const ints = yield* ProcessPool.mapExits(pool, P.intSquare, [3, 1.5, 4])
+      assert.deepStrictEqual([ints[0], ints[2]], [Exit.succeed(9), Exit.succeed(16)])
+      assert.strictEqual(reasonOf(Exit.isFailure(ints[1]!) ? Cause.squash(ints[1].cause) : undefined)._tag, "EncodeError")
     }).pipe(Effect.scoped))
 
   it.live("mapUnordered gives the same multiset; starmap takes tuples; run gives one result; each has a data-last form", () =>

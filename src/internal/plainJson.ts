@@ -6,9 +6,10 @@
  *
  * Only Schemas whose JSON form needs no transformation get a check: strings, finite
  * numbers, booleans, `null`, literals, unions of those, and arrays, tuples and structs made
- * of them, with no refinements (`Schema.Int` has one) and nothing optional in a tuple. The
- * check is conservative: a value it refuses (a struct with a key the Schema does not know,
- * `NaN`, a class instance) still goes through the codec, which decides.
+ * of them, with nothing optional in a tuple. Their refinements (`Schema.Int`, a minimum
+ * length...) are part of the check: it runs their filters, as the codec would. The check is
+ * conservative: a value it refuses (a struct with a key the Schema does not know, `NaN`, a
+ * class instance, a value a filter refuses) still goes through the codec, which decides.
  */
 import type * as SchemaAST from "effect/SchemaAST"
 
@@ -34,7 +35,24 @@ export const check = (ast: SchemaAST.AST): Check | undefined => {
 }
 
 const build = (ast: SchemaAST.AST): Check | undefined => {
-  if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  if (ast.encoding !== undefined) return undefined
+  const shape = buildShape(ast)
+  const filters = ast.checks
+  if (shape === undefined || filters === undefined) return shape
+  return (u) => shape(u) && passes(filters, u, ast)
+}
+
+/** Whether a value passes a node's refinements: every filter, in groups too, finds no issue. */
+const passes = (filters: ReadonlyArray<SchemaAST.Check<any>>, u: unknown, ast: SchemaAST.AST): boolean => {
+  for (const filter of filters) {
+    const ok = filter._tag === "Filter" ? filter.run(u, ast, {}) === undefined : passes(filter.checks, u, ast)
+    if (!ok) return false
+  }
+  return true
+}
+
+/** The check of a node's shape, without its refinements. */
+const buildShape = (ast: SchemaAST.AST): Check | undefined => {
   switch (ast._tag) {
     case "String":
       return isString
