@@ -46,14 +46,25 @@ export interface ProcessPool extends Pipeable {
 }
 
 /**
+ * A target each worker runs once, before any task, and its arguments, typed by the target
+ * (optional when it takes none): Python's `initializer` and `initargs`.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export type Initializer<Args> =
+  & { readonly target: Target.Target<Args, any, any> }
+  & ([Args] extends [void] ? { readonly args?: Args } : { readonly args: Args })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<InitArgs = any> {
   /** How many workers. Default: the CPU count. */
   readonly size?: number | undefined
   /** A target each worker runs once, before any task (Python's `initializer`, `initargs`). */
-  readonly initializer?: { readonly target: Target.Target<any, any, any>; readonly args?: unknown } | undefined
+  readonly initializer?: Initializer<InitArgs> | undefined
   /** A worker is replaced after this many tasks (chunks); its replacement starts first. Default: never. */
   readonly maxTasksPerChild?: number | undefined
   /** Submitting waits while this many tasks wait for a worker (backpressure). Default: no bound. */
@@ -111,8 +122,9 @@ const isPoolFirst = (args: IArguments) => isProcessPool(args[0])
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: Options): Effect.Effect<ProcessPool, ProcessPoolError, Scope.Scope> =>
-  internal.make(options, Os.availableParallelism())
+export const make = <InitArgs = never>(
+  options?: Options<InitArgs>
+): Effect.Effect<ProcessPool, ProcessPoolError, Scope.Scope> => internal.make(options, Os.availableParallelism())
 
 /**
  * Runs one task and returns its result: its success, its own typed error, or a

@@ -180,6 +180,13 @@ describe("ProcessPool", () => {
   it.live("the initializer runs once in each worker before its tasks", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 2, initializer: { target: P.initialize, args: "ready" } })
+      // The initializer's arguments are typed by its target (checked by `tsc` in `npm test`):
+      // @ts-expect-error a number where the target takes a string
+      const wrongArgs = ProcessPool.make({ initializer: { target: P.initialize, args: 1 } })
+      // @ts-expect-error the arguments are required when the target takes some
+      const missingArgs = ProcessPool.make({ initializer: { target: P.initialize } })
+      // A target that takes none needs none (`P.initializeAndDie`, further down).
+      void [wrongArgs, missingArgs]
       const seen = yield* ProcessPool.map(pool, P.whoRuns, range(20).map(() => undefined), { chunkSize: 1 })
       assert.isTrue(seen.every((s) => s.initialized === "ready"))
       assert.isTrue(seen.every((s) => /^PoolWorker-\d+$/.test(s.name)))
