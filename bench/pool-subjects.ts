@@ -58,8 +58,12 @@ export interface Subject {
   readonly all: (n: number) => Promise<void>
   /** n trivial tasks, `window` in flight at any time. */
   readonly window: (n: number, window: number) => Promise<void>
+  /** `all`, with the same work as a plain function (ours only: `Target.sync`). */
+  readonly allSync?: ((n: number) => Promise<void>) | undefined
   /** The library's map of n trivial items with its default chunking, if it has one. */
   readonly map?: ((n: number) => Promise<void>) | undefined
+  /** The map with its default chunking, of the same work as a plain function (ours only: `Target.sync`). */
+  readonly mapSync?: ((n: number) => Promise<void>) | undefined
   /** The map with a given chunk size (ours only: Python's `map(..., chunksize=k)`). */
   readonly mapChunked?: ((n: number, chunkSize: number) => Promise<void>) | undefined
   /** `tasks` busy loops of `ms` each, all at once. */
@@ -199,12 +203,20 @@ const ours = (name: string, options: ProcessPool.Options): Subject => {
       const results = await run(Effect.forEach(range(n), (i) => ProcessPool.run(pool, Targets.square, i), { concurrency: "unbounded" }))
       check(results[n - 1] === (n - 1) ** 2, "wrong result")
     },
+    allSync: async (n) => {
+      const results = await run(Effect.forEach(range(n), (i) => ProcessPool.run(pool, Targets.squareSync, i), { concurrency: "unbounded" }))
+      check(results[n - 1] === (n - 1) ** 2, "wrong result")
+    },
     window: async (n, window) => {
       const results = await run(Effect.forEach(range(n), (i) => ProcessPool.run(pool, Targets.square, i), { concurrency: window }))
       check(results[n - 1] === (n - 1) ** 2, "wrong result")
     },
     map: async (n) => {
       const results = await run(ProcessPool.map(pool, Targets.square, range(n)))
+      check(results.length === n && results[n - 1] === (n - 1) ** 2, "wrong result")
+    },
+    mapSync: async (n) => {
+      const results = await run(ProcessPool.map(pool, Targets.squareSync, range(n)))
       check(results.length === n && results[n - 1] === (n - 1) ** 2, "wrong result")
     },
     mapChunked: async (n, chunkSize) => {

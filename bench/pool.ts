@@ -50,7 +50,7 @@ const slow = 25_000
 const budgetMs = quick ? 700 : 2_000
 const cpuTasks = 400
 const cpuMs = 5
-const goals = { vsRaw: 0.9, vsBestPeer: 1.5, inFlight64: 70_000, cpu: 0.9, spawnMs: 300, crashMs: 50, replacementMs: 250, timeoutNextMs: 300 }
+const goals = { vsRaw: 0.9, vsBestPeer: 1.5, batched: 150_000, inFlight64: 70_000, cpu: 0.9, spawnMs: 300, crashMs: 50, replacementMs: 250, timeoutNextMs: 300 }
 
 const emit = (tag: string, value: unknown) => console.log(`${tag} ${JSON.stringify(value)}`)
 const progress = (label: string) => (done: number, of: number) => {
@@ -198,9 +198,13 @@ const throughput = async (summary: Record<string, unknown>) => {
   if (only.has(1)) {
     const samples = rounds(5, 3)
     const rows: Array<Row> = pool.map((s) => ({ name: s.name, workers: s.workers, n: sizeFor(s, rates.get(s.name)!, n1) }))
+    const oursDefault = pool.find((s) => s.name === "ours (default)")!
     rows.push({ name: "python apply_async", workers: "process", n: n1 })
     const variants: Array<Variant> = pool.map((s, i) => ({ name: s.name, run: () => rate(rows[i]!.n, () => s.all(rows[i]!.n)) }))
     variants.push({ name: "python apply_async", run: () => pythonRate(["apply", "--n", String(n1)]) })
+    // The default pool again, with the work as a plain function (`Target.sync`).
+    rows.splice(2, 0, { name: "ours (default), Target.sync", workers: "process", n: n1 })
+    variants.push({ name: "ours (default), Target.sync", run: () => rate(n1, () => oursDefault.allSync!(n1)) })
     console.log(`\n1. trivial tasks, all submitted at once: ${samples} rounds`)
     const data = await interleave(variants, { warmup: 0, samples, onRound: progress("metric 1") })
     table("all", "rate", "1. trivial tasks submitted one by one, all at once (tasks/s); 'ours ... ÷' = paired ratio ours / row", data, rows, "tasks/s")
@@ -219,7 +223,8 @@ const throughput = async (summary: Record<string, unknown>) => {
       bestPeer: best.name,
       bestProcessPeer: bestProcess.name,
       default: ours("ours (default)"),
-      inFlight64: ours("ours (inFlight 64)")
+      inFlight64: ours("ours (inFlight 64)"),
+      sync: ours("ours (default), Target.sync")
     }
   }
 
@@ -281,7 +286,9 @@ const throughput = async (summary: Record<string, unknown>) => {
       { name: "python map, chunksize 1", workers: "process", n: chunk1N }
     )
     const variants: Array<Variant> = withMap.map((s, i) => ({ name: rows[i]!.name, run: () => rate(n3, () => s.map!(n3)) }))
+    rows.splice(1, 0, { name: "ours map, Target.sync", workers: "process", n: n3 })
     variants.push(
+      { name: "ours map, Target.sync", run: () => rate(n3, () => ours.mapSync!(n3)) },
       { name: "ours map, chunkSize 1", run: () => rate(chunk1N, () => ours.mapChunked!(chunk1N, 1)) },
       { name: "python map", run: () => pythonRate(["map", "--n", String(n3)]) },
       { name: "python map, chunksize 1", run: () => pythonRate(["map", "--n", String(chunk1N), "--chunksize", "1"]) }
@@ -293,6 +300,11 @@ const throughput = async (summary: Record<string, unknown>) => {
       ours: round(medianOf(data, "ours map", "rate")),
       python: round(medianOf(data, "python map", "rate")),
       oursOverPython: round(pairedRatio(data.get("ours map")!.get("rate")!, data.get("python map")!.get("rate")!), 3),
+      oursSync: round(medianOf(data, "ours map, Target.sync", "rate")),
+      oursSyncOverPython: round(
+        pairedRatio(data.get("ours map, Target.sync")!.get("rate")!, data.get("python map")!.get("rate")!),
+        3
+      ),
       oursChunk1: round(medianOf(data, "ours map, chunkSize 1", "rate")),
       pythonChunk1: round(medianOf(data, "python map, chunksize 1", "rate"))
     }
@@ -418,10 +430,12 @@ function verdictsOf(summary: Record<string, any>): Record<string, { met: boolean
   const v: Record<string, { met: boolean; value: string }> = {}
   const x = (r: number) => `${r.toFixed(2)}×`
   if (summary.all !== undefined) {
-    for (const key of ["default", "inFlight64"]) {
+    for (const key of ["default", "inFlight64", "sync"]) {
       const o = summary.all[key]
       v[`1. ${key}: ≥ ${goals.vsRaw}× raw fork`] = { met: o.overRaw >= goals.vsRaw, value: x(o.overRaw) }
       v[`1. ${key}: ≥ ${goals.vsBestPeer}× best peer (${summary.all.bestPeer})`] = { met: o.overBestPeer >= goals.vsBestPeer, value: x(o.overBestPeer) }
+      // Our pool batches its IPC messages per tick: the issue's goal for such a pool.
+      v[`1. ${key}: ≥ ${fmt(goals.batched)} tasks/s (per-tick batching)`] = { met: o.rate >= goals.batched, value: `${fmt(o.rate)}/s` }
     }
   }
   if (summary.window64 !== undefined) {
@@ -432,6 +446,10 @@ function verdictsOf(summary: Record<string, any>): Record<string, { met: boolean
   }
   if (summary.map !== undefined) {
     v["3. map ≥ Python's default map"] = { met: summary.map.oursOverPython >= 1, value: x(summary.map.oursOverPython) }
+    v["3. map ≥ Python's default map, the work as a plain function (Target.sync)"] = {
+      met: summary.map.oursSyncOverPython >= 1,
+      value: x(summary.map.oursSyncOverPython)
+    }
   }
   if (summary.cpu !== undefined) {
     for (const key of ["default", "inFlight64"]) {

@@ -12,7 +12,7 @@ import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ProcessPool, ProcessPoolError } from "../src/index.ts"
+import { Process, ProcessPool, ProcessPoolError } from "../src/index.ts"
 import * as P from "./fixtures/pool.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
@@ -168,6 +168,43 @@ describe("ProcessPool", () => {
       assert.strictEqual((encode as { readonly payload?: string }).payload, "success")
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.badSuccess, [2, 4]), [2, 4], "the worker goes on")
     }).pipe(Effect.scoped))
+
+  it.live("a Target.sync target: values in order, its typed error as itself, other throws as UncaughtError", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.syncEvenSquare, [0, 2, 6, 8, 10, 12]), [0, 4, 36, 64, 100, 144])
+      const exits = yield* ProcessPool.mapExits(pool, P.syncEvenSquare, range(6), { chunkSize: 6 })
+      assert.deepStrictEqual([exits[0], exits[2]], [Exit.succeed(0), Exit.succeed(4)], "the rest of the chunk goes on")
+      assert.deepStrictEqual(exits[1], Exit.fail(new P.Odd({ n: 1 })))
+      const uncaught = reasonOf(yield* Effect.flip(exits[4]!)) as ProcessPoolError.ProcessPoolErrorReason & { readonly name?: string }
+      assert.strictEqual(uncaught._tag, "UncaughtError")
+      assert.strictEqual(uncaught.name, "RangeError")
+      assert.strictEqual(uncaught.message, "four is right out")
+      assert.deepStrictEqual(yield* Effect.flip(ProcessPool.run(pool, P.syncEvenSquare, 3)), new P.Odd({ n: 3 }))
+      // As a process of its own, too.
+      assert.strictEqual(yield* Process.run(P.syncEvenSquare, { args: 6 }), 36)
+      assert.deepStrictEqual(yield* Effect.flip(Process.run(P.syncEvenSquare, { args: 5 })), new P.Odd({ n: 5 }))
+    }).pipe(Effect.scoped))
+
+  it.live("a long chunk of a Target.sync target, cancelled, stops between slices: its worker is not killed", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const progress = Path.join(dir, "progress")
+      const owner = yield* Scope.make()
+      // Killing the worker would take the grace period: longer than this test may run.
+      const pool = yield* ProcessPool.make({ size: 1, gracePeriod: "10 minutes" }).pipe(Scope.provide(owner))
+      // 2000 items of 5 ms in one chunk: 10 s of synchronous calls.
+      const items = range(2000).map((i) => ({ i, ms: 5, progress }))
+      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.syncBusy, items, { chunkSize: 2000 }))
+      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(progress), times: 3000 }))
+      yield* Fiber.interrupt(mapping)
+      // Closing waits for the cancelled chunk to stop (as Python's close + join would).
+      yield* Scope.close(owner, Exit.void).pipe(
+        Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.die("the chunk did not stop") })
+      )
+      const reached = Number(Fs.readFileSync(progress, "utf8"))
+      assert.isBelow(reached, 1990, "the chunk stopped before its end")
+    }))
 
   it.live("invalid options are rejected with a typed error", () =>
     Effect.gen(function*() {

@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -20,14 +21,11 @@ export const lookup = (module: string, name: string): Target.Any | undefined => 
 const toModuleUrl = (module: string | URL): string =>
   typeof module !== "string" ? module.href : module.startsWith("file:") ? module : pathToFileURL(module).href
 
-export const make = (name: string, options: {
-  readonly module: string | URL
-  readonly args?: Target.Codec<any> | undefined
-  readonly success?: Target.Codec<any> | undefined
-  readonly error?: Target.Codec<any> | undefined
-  readonly kind?: boolean | undefined
+type Options = Target.Options<Target.Codec<any>, Target.Codec<any>, Target.Codec<any>> & {
   readonly run: (args: any) => any
-}): Target.Any => {
+}
+
+export const make = (name: string, options: Options): Target.Any => {
   const target: Target.Any = {
     [TypeId]: TypeId,
     name,
@@ -42,6 +40,42 @@ export const make = (name: string, options: {
     }
   }
   registry.set(keyOf(target.module, name), target)
+  return target
+}
+
+/** What a target made by `Target.sync` runs: a plain function, and which of its throws are its typed errors. */
+export interface SyncRun {
+  readonly run: (args: unknown) => unknown
+  readonly isError: (thrown: unknown) => boolean
+}
+
+const syncRuns = new WeakMap<Target.Any, SyncRun>()
+
+/** The plain function of a `Target.sync` target, which a pool's worker calls without a fiber per item. */
+export const syncRunOf = (target: Target.Any): SyncRun | undefined => syncRuns.get(target)
+
+/** A thrown value is the target's own error if it fits the error Schema; otherwise it is a defect. */
+export const syncExit = (sync: SyncRun, thrown: unknown): Exit.Exit<never, unknown> =>
+  sync.isError(thrown) ? Exit.fail(thrown) : Exit.die(thrown)
+
+export const makeSync = (name: string, options: Options): Target.Any => {
+  const sync: SyncRun = {
+    run: options.run,
+    isError: options.error === undefined ? () => false : Schema.is(options.error)
+  }
+  const target = make(name, {
+    ...options,
+    // Run as a process: the same call, in an Effect.
+    run: (args) =>
+      Effect.suspend(() => {
+        try {
+          return Effect.succeed(sync.run(args))
+        } catch (thrown) {
+          return syncExit(sync, thrown)
+        }
+      })
+  })
+  syncRuns.set(target, sync)
   return target
 }
 
