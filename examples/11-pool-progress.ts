@@ -14,17 +14,16 @@ const isPrime = (n: number): boolean => {
   return true
 }
 
-/** Primes in [from, to): pure CPU work, no await. */
-export const countPrimes = Target.make("countPrimes", {
+/** Primes in [from, to): pure CPU work, so a plain function (`Target.sync`), as in Python. */
+export const countPrimes = Target.sync("countPrimes", {
   module: import.meta.url,
   args: Schema.Tuple([Schema.Int, Schema.Int]),
   success: Schema.Int,
-  run: ([from, to]) =>
-    Effect.sync(() => {
-      let count = 0
-      for (let n = from; n < to; n++) if (isPrime(n)) count++
-      return count
-    })
+  run: ([from, to]) => {
+    let count = 0
+    for (let n = from; n < to; n++) if (isPrime(n)) count++
+    return count
+  }
 })
 
 const bar = (completed: number, total: number, width = 40): string => {

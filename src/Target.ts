@@ -154,7 +154,8 @@ export const make: <
  * the other in a plain loop, with no fiber step per item, which makes `ProcessPool.map` over
  * trivial items about 1.5× as fast as with `run: (x) => Effect.sync(() => f(x))`. Between slices of a few
  * milliseconds, the loop lets a cancellation in; a single long call is stopped by the
- * pool's grace period, as any synchronous work is.
+ * pool's grace period, as any synchronous work is. `run` must finish its work before it
+ * returns: for anything asynchronous (a Promise, a timer, a queue), use {@link make}.
  *
  * **Python** `Pool.map(f, ...)` with a plain function `f`.
  *
