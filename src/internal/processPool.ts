@@ -116,6 +116,8 @@ class PoolImpl implements ProcessPool.ProcessPool {
   nextTarget = 0
   /** How long a chunk takes in a worker, in ms: a moving average of what workers report. */
   chunkMs: number | undefined = undefined
+  /** A dispatch is due at the end of this tick (see `dispatchSoon`). */
+  dispatchDue = false
   constructor(settings: Settings, fork: <A, E>(effect: Effect.Effect<A, E>) => unknown) {
     this.settings = settings
     this.fork = fork
@@ -313,8 +315,20 @@ const capacity = (pool: PoolImpl): number => {
 }
 const queuedWorkMs = 1
 
+/**
+ * Dispatches at the end of the tick: callers that submit in the same tick (a `forEach`
+ * refilling its window as results come in, say) share one message per worker instead of
+ * one message each.
+ */
+const dispatchSoon = (pool: PoolImpl) => {
+  if (pool.dispatchDue) return
+  pool.dispatchDue = true
+  queueMicrotask(() => dispatch(pool))
+}
+
 /** Gives pending jobs to ready workers, the least busy first, one push per worker. */
 const dispatch = (pool: PoolImpl) => {
+  pool.dispatchDue = false
   if (pool.queued === 0) return
   const cap = capacity(pool)
   const batches = new Map<Worker, { targets: Array<PoolProtocol.TargetRef>; chunks: Array<PoolProtocol.Chunk> }>()
@@ -511,7 +525,7 @@ const enqueue = (
   }
   pool.pending.push(job)
   pool.queued++
-  dispatch(pool)
+  dispatchSoon(pool)
   // Run when the caller is interrupted while waiting.
   return Effect.sync(() => cancel(pool, job))
 }
