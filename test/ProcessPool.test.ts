@@ -2,6 +2,8 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -16,6 +18,12 @@ import { Process, ProcessPool, ProcessPoolError } from "../src/index.ts"
 import * as P from "./fixtures/pool.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+/** Node's `gc()`, without starting the test process with `--expose-gc`. */
+const exposeGc = (): () => void => {
+  V8.setFlagsFromString("--expose-gc")
+  return Vm.runInNewContext("gc") as () => void
+}
 
 /** The ProcessPoolError reason of a failure, or a test failure. */
 const reasonOf = (error: unknown) => {
@@ -417,6 +425,28 @@ describe("ProcessPool", () => {
       assert.instanceOf(failing, P.Odd)
     }).pipe(Effect.scoped))
 
+  it.live("stream over an infinite input stays within `concurrency` elements ahead of its results", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2 })
+      let pulled = 0
+      let emitted = 0
+      let mostAhead = 0
+      const naturals = Stream.iterate(0, (n) => n + 1).pipe(Stream.tap(() => Effect.sync(() => pulled++)))
+      const squares = yield* ProcessPool.stream(pool, P.square, naturals, { concurrency: 8, ordered: true }).pipe(
+        Stream.tap(() =>
+          Effect.sync(() => {
+            emitted++
+            mostAhead = Math.max(mostAhead, pulled - emitted)
+          })
+        ),
+        Stream.take(2_000),
+        Stream.runCollect
+      )
+      assert.deepStrictEqual([...squares], range(2_000).map((i) => i * i))
+      assert.isAtMost(mostAhead, 8, "elements pulled but not yet answered")
+      assert.isAtMost(pulled, 2_000 + 8, "the input stops when the consumer does")
+    }).pipe(Effect.scoped))
+
   it.live("a program that closes its pool from a bare top-level Effect.runPromise runs to its end", () =>
     Effect.gen(function*() {
       for (let run = 0; run < 3; run++) {
@@ -429,14 +459,36 @@ describe("ProcessPool", () => {
       }
     }))
 
-  it.live("10k tasks through a bounded queue all complete", () =>
+  it.live("tasks through a bounded queue: all complete, the queue stays within its bound, the heap stays flat", () =>
     Effect.gen(function*() {
+      const gc = exposeGc()
       const pool = yield* ProcessPool.make({ size: 2, maxQueued: 16 })
       let done = 0
-      yield* Effect.forEach(range(10_000), (i) => Effect.tap(ProcessPool.run(pool, P.square, i), () => Effect.sync(() => done++)), {
-        concurrency: 256,
-        discard: true
-      })
-      assert.strictEqual(done, 10_000)
+      let mostPending = 0
+      const runTasks = (n: number) =>
+        Effect.forEach(
+          range(n),
+          (i) =>
+            Effect.tap(ProcessPool.run(pool, P.square, i), () =>
+              Effect.sync(() => {
+                done++
+                mostPending = Math.max(mostPending, Number(/pending=(\d+)/.exec(String(pool))![1]))
+              })),
+          { concurrency: 256, discard: true }
+        )
+      const heapAfter = (n: number) =>
+        Effect.map(runTasks(n), () => {
+          gc()
+          return process.memoryUsage().heapUsed
+        })
+      yield* runTasks(2_000) // warm: code compiled, buffers grown
+      const before = yield* heapAfter(10_000)
+      const after = yield* heapAfter(30_000)
+      assert.strictEqual(done, 42_000)
+      assert.isAtMost(mostPending, 16, "never more queued than maxQueued")
+      // ~0.2 MB here. Any per-task state kept (a job is ~150 bytes, a timer or a listener
+      // more) would be ≥ 4.5 MB over 30k tasks.
+      const grown = (after - before) / 1024 / 1024
+      assert.isBelow(grown, 2, `the heap grew by ${grown.toFixed(1)} MB over 30k tasks`)
     }).pipe(Effect.scoped))
 })
