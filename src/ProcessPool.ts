@@ -65,7 +65,11 @@ export interface Options<InitArgs = any> {
   readonly size?: number | undefined
   /** A target each worker runs once, before any task (Python's `initializer`, `initargs`). */
   readonly initializer?: Initializer<InitArgs> | undefined
-  /** A worker is replaced after this many tasks (chunks); its replacement starts first. Default: never. */
+  /**
+   * A worker runs this many tasks (chunks), then is replaced: it takes no more once it has
+   * been given its last one, and its replacement starts then, while that task runs.
+   * Default: never.
+   */
   readonly maxTasksPerChild?: number | undefined
   /** Submitting waits while this many tasks wait for a worker (backpressure). Default: no bound. */
   readonly maxQueued?: number | undefined

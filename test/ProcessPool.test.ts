@@ -237,12 +237,30 @@ describe("ProcessPool", () => {
       assert.isTrue(seen.every((s) => /^PoolWorker-\d+$/.test(s.name)))
     }).pipe(Effect.scoped))
 
-  it.live("maxTasksPerChild replaces workers: the pids change and no task is stranded", () =>
+  it.live("maxTasksPerChild: each worker runs that many tasks, even with more sent ahead, and no task is stranded", () =>
     Effect.gen(function*() {
+      const tasksPerPid = (seen: ReadonlyArray<{ readonly pid: number }>) => {
+        const counts = new Map<number, number>()
+        for (const { pid } of seen) counts.set(pid, (counts.get(pid) ?? 0) + 1)
+        return [...counts.values()]
+      }
       const pool = yield* ProcessPool.make({ size: 2, maxTasksPerChild: 2 })
       const seen = yield* ProcessPool.map(pool, P.whoRuns, range(12).map(() => undefined), { chunkSize: 1 })
-      assert.strictEqual(seen.length, 12)
-      assert.isAtLeast(new Set(seen.map((s) => s.pid)).size, 4, "workers were replaced")
+      assert.deepStrictEqual(tasksPerPid(seen), [2, 2, 2, 2, 2, 2])
+      // A worker that may hold 8 tasks at once still takes only its 2.
+      const ahead = yield* ProcessPool.make({ size: 1, maxTasksPerChild: 2, inFlightPerWorker: 8 })
+      const all = yield* Effect.forEach(range(12), () => ProcessPool.run(ahead, P.whoRuns, undefined), { concurrency: "unbounded" })
+      assert.deepStrictEqual(tasksPerPid(all), [2, 2, 2, 2, 2, 2])
+      // Closing with a backlog: every queued task still runs, on replacements.
+      const owner = yield* Scope.make()
+      const closing = yield* ProcessPool.make({ size: 1, maxTasksPerChild: 1 }).pipe(Scope.provide(owner))
+      const queued = yield* Effect.forEach(
+        range(6),
+        () => Effect.forkDetach(ProcessPool.run(closing, P.whoRuns, undefined), { startImmediately: true })
+      )
+      yield* Scope.close(owner, Exit.void)
+      const ran = yield* Effect.forEach(queued, Fiber.join)
+      assert.deepStrictEqual(tasksPerPid(ran), [1, 1, 1, 1, 1, 1])
     }).pipe(Effect.scoped))
 
   it.live("a worker killed (SIGKILL) mid-task fails that task with WorkerCrashedError; the pool goes on", () =>

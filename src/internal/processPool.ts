@@ -281,13 +281,18 @@ const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {
   checkIdle(pool)
 }
 
-/** Python's maxtasksperchild: the replacement starts first, the old worker ends once it is empty. */
+/**
+ * Python's maxtasksperchild: a worker given its last task is retiring, and takes no more;
+ * its replacement starts at once, while that task runs.
+ */
+const retireAtQuota = (pool: PoolImpl, worker: Worker) => {
+  if (worker.retiring || worker.completed + worker.inFlight.size < pool.settings.maxTasksPerChild) return
+  worker.retiring = true
+  if (pool.status !== "closed") pool.fork(spawnWorker(pool))
+}
+
+/** A retiring worker ends once it is empty. */
 const retireIfDone = (pool: PoolImpl, worker: Worker) => {
-  const max = pool.settings.maxTasksPerChild
-  if (!worker.retiring && worker.completed >= max) {
-    worker.retiring = true
-    if (pool.status !== "closed") pool.fork(spawnWorker(pool))
-  }
   if (worker.retiring && worker.inFlight.size === 0) pool.fork(Scope.close(worker.scope, Exit.void))
 }
 
@@ -344,6 +349,7 @@ const dispatch = (pool: PoolImpl) => {
     pool.queued--
     job.worker = best
     best.inFlight.set(job.id, job)
+    retireAtQuota(pool, best)
     let batch = batches.get(best)
     if (batch === undefined) batches.set(best, batch = { targets: [], chunks: [] })
     let ref = best.targets.get(job.target)
