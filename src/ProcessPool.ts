@@ -286,20 +286,10 @@ const concat = <A>(parts: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
   return all
 }
 
-const chunksOf = <X>(self: ProcessPool, items: Iterable<X>, options: MapOptions | undefined) =>
-  Effect.sync(() => {
-    // An error thrown by the input iterable surfaces as itself (a defect), before any task runs.
-    const all = Array.from(items)
-    const size = options?.chunkSize ?? Math.max(1, Math.ceil(all.length / (4 * self.size)))
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunkSize must be a positive integer, got ${size}`)
-    const chunks: Array<Array<X>> = []
-    for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
-    return chunks
-  })
-
 /**
  * Runs the target on every item, in chunks, and gives every item's outcome in input
- * order, failures included: one failing item does not stop the others.
+ * order, failures included: one failing item does not stop the others. The call itself
+ * fails only if `chunkSize` is not a positive integer (`InvalidOptionsError`).
  *
  * @since 0.1.0
  * @category running
@@ -309,20 +299,20 @@ export const mapExits: {
     target: Target.Target<Args, A, E>,
     items: Iterable<Args>,
     options?: MapOptions
-  ): (self: ProcessPool) => Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>>
+  ): (self: ProcessPool) => Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError>
   <Args, A, E>(
     self: ProcessPool,
     target: Target.Target<Args, A, E>,
     items: Iterable<Args>,
     options?: MapOptions
-  ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>>
+  ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError>
 } = dual(isPoolFirst, <Args, A, E>(
   self: ProcessPool,
   target: Target.Target<Args, A, E>,
   items: Iterable<Args>,
   options?: MapOptions
-): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>> =>
-  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError> =>
+  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<Exit.Exit<unknown, unknown>>> = []
     return runChunks(self, target, chunks, options, (outcome, i) =>
       Effect.sync(() => {
@@ -358,6 +348,10 @@ export interface MapFunction {
  * fast: at the first failing item, the map fails with its error and the chunks still
  * running are interrupted. Use {@link mapExits} to collect every outcome instead.
  *
+ * The items are read in full before any task runs; an error the iterable throws surfaces
+ * as itself, a defect. `chunkSize` defaults to Python's `ceil(n / (4 × size))`; one that is
+ * not a positive integer fails the call with `InvalidOptionsError`.
+ *
  * **Python** `Pool.map` (which raises the first error, after all items ran).
  *
  * @example
@@ -381,7 +375,7 @@ export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<unknown>> = []
     return runChunks(self, target, chunks, options, (outcome, i) => {
       const values = successes(outcome)
@@ -405,7 +399,7 @@ export const mapUnordered: MapFunction = dual(isPoolFirst, <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(chunksOf(self, items, options), (chunks) => {
+  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<unknown>> = []
     return runChunks(self, target, chunks, options, (outcome) => {
       const values = successes(outcome)
@@ -475,11 +469,15 @@ export const stream: {
   target: Target.Target<Args, A, E>,
   input: Stream.Stream<Args, E2, R>,
   options?: StreamOptions
-): Stream.Stream<A, E | E2 | ProcessPoolError, R> =>
-  Stream.mapEffect(input, (args) => run(self, target, args, options), {
-    concurrency: options?.concurrency ?? self.size * 4,
+): Stream.Stream<A, E | E2 | ProcessPoolError, R> => {
+  const concurrency = options?.concurrency ?? self.size * 4
+  const invalid = internal.invalidOption("concurrency", concurrency)
+  if (invalid !== undefined) return Stream.fail(invalid)
+  return Stream.mapEffect(input, (args) => run(self, target, args, options), {
+    concurrency,
     unordered: options?.ordered !== true
-  }))
+  })
+})
 
 /**
  * Options of {@link stream}: a task's, plus how many tasks may be in flight (default: four

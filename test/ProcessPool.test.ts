@@ -6,6 +6,7 @@ import * as V8 from "node:v8"
 import * as Vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -220,6 +221,38 @@ describe("ProcessPool", () => {
         const reason = reasonOf(yield* Effect.flip(ProcessPool.make(options)))
         assert.strictEqual(reason._tag, "InvalidOptionsError", JSON.stringify(options))
       }
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const calls: Array<Effect.Effect<unknown, ProcessPoolError.ProcessPoolError>> = [
+        ProcessPool.map(pool, P.square, [1, 2], { chunkSize: 0 }),
+        ProcessPool.mapUnordered(pool, P.square, [1, 2], { chunkSize: 1.5 }),
+        ProcessPool.mapExits(pool, P.square, [1, 2], { chunkSize: -1 }),
+        Stream.runCollect(ProcessPool.stream(pool, P.square, Stream.make(1, 2), { concurrency: 0 }))
+      ]
+      for (const call of calls) {
+        const reason = reasonOf(yield* Effect.flip(call))
+        assert.strictEqual(reason._tag, "InvalidOptionsError")
+        assert.match((reason as ProcessPoolError.InvalidOptionsError).message, /must be a positive integer/)
+      }
+    }).pipe(Effect.scoped))
+
+  it.live("an error of the input surfaces as itself: thrown by an iterable (before any task), or a Stream's typed failure", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = yield* onLog("start ")
+      const pool = yield* ProcessPool.make({ size: 1 }).pipe(Effect.provide(layer))
+      const broken = new RangeError("the input broke")
+      function* items() {
+        yield { tag: "a", ms: 1 }
+        throw broken
+      }
+      const exit = yield* Effect.exit(ProcessPool.map(pool, P.nap, items()))
+      assert.isTrue(Exit.isFailure(exit) && Cause.squash(exit.cause) === broken, "the very error the iterable threw")
+      // Tasks run in order, and their logs arrive in order: the first is this one's.
+      yield* ProcessPool.run(pool, P.nap, { tag: "b", ms: 1 })
+      assert.strictEqual(yield* Deferred.await(seen), "start b", "no task of the broken map ran")
+      class InputFailed extends Data.TaggedError("InputFailed")<{}> {}
+      const input = Stream.concat(Stream.make(1, 2), Stream.fail(new InputFailed()))
+      const failed = yield* Effect.flip(Stream.runCollect(ProcessPool.stream(pool, P.square, input)))
+      assert.instanceOf(failed, InputFailed)
     }).pipe(Effect.scoped))
 
   it.live("the initializer runs once in each worker before its tasks", () =>

@@ -559,12 +559,39 @@ const runJob = (
 // ---------------------------------------------------------------------------
 // the pool as a resource
 
+/** Why an option is not a positive integer (or Infinity, where allowed), if it is not. */
+const positive = (name: string, value: number, allowInfinity = false) =>
+  (Number.isInteger(value) && value > 0) || (allowInfinity && value === Infinity)
+    ? undefined
+    : `${name} must be a positive integer${allowInfinity ? " (or Infinity)" : ""}, got ${value}`
+
+/** An option of a call (`chunkSize`, `concurrency`) that is not a positive integer: the call fails with this. */
+export const invalidOption = (name: string, value: number): ProcessPoolError | undefined => {
+  const problem = positive(name, value)
+  return problem === undefined ? undefined : poolError(new InvalidOptionsError({ message: problem }))
+}
+
+/**
+ * A map's items in chunks: `chunkSize` each, or Python's default, `ceil(n / (4 × size))`.
+ * An error thrown by the iterable surfaces as itself (a defect), before any task runs.
+ */
+export const chunksOf = <X>(
+  self: ProcessPool.ProcessPool,
+  items: Iterable<X>,
+  chunkSize: number | undefined
+): Effect.Effect<Array<Array<X>>, ProcessPoolError> =>
+  Effect.suspend(() => {
+    const all = Array.from(items)
+    const size = chunkSize ?? Math.max(1, Math.ceil(all.length / (4 * self.size)))
+    const invalid = invalidOption("chunkSize", size)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const chunks: Array<Array<X>> = []
+    for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
+    return Effect.succeed(chunks)
+  })
+
 const validate = (options: ProcessPool.Options | undefined, cpus: number): Settings | InvalidOptionsError => {
   const size = options?.size ?? cpus
-  const positive = (name: string, value: number, allowInfinity = false) =>
-    (Number.isInteger(value) && value > 0) || (allowInfinity && value === Infinity)
-      ? undefined
-      : `${name} must be a positive integer${allowInfinity ? " (or Infinity)" : ""}, got ${value}`
   const problem = positive("size", size) ??
     positive("maxTasksPerChild", options?.maxTasksPerChild ?? Infinity, true) ??
     positive("maxQueued", options?.maxQueued ?? Infinity, true) ??
