@@ -88,6 +88,13 @@ export interface Options<InitArgs = any> {
   readonly gracePeriod?: Duration.Input | undefined
   /** Workers dying before they are ready this many times in a row fail the pool. Default: 5. */
   readonly crashLoopLimit?: number | undefined
+  /** The workers' environment: added to (not replacing) this process's; `undefined` removes a variable. */
+  readonly env?: Record<string, string | undefined> | undefined
+  /**
+   * Node flags for the workers (a heap limit: `["--max-old-space-size=512"]`). Default: this
+   * process's own, minus debugger flags such as `--inspect`.
+   */
+  readonly execArgv?: ReadonlyArray<string> | undefined
 }
 
 /**

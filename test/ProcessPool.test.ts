@@ -270,6 +270,16 @@ describe("ProcessPool", () => {
       assert.isTrue(seen.every((s) => /^PoolWorker-\d+$/.test(s.name)))
     }).pipe(Effect.scoped))
 
+  it.live("env and execArgv reach every worker", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 2, env: { EMP_POOL_VAR: "set" }, execArgv: ["--max-old-space-size=100"] })
+      const seen = yield* ProcessPool.map(pool, P.startedWith, ["EMP_POOL_VAR", "EMP_POOL_VAR"], { chunkSize: 1 })
+      for (const { execArgv, value } of seen) {
+        assert.strictEqual(value, "set")
+        assert.deepStrictEqual(execArgv, ["--max-old-space-size=100"])
+      }
+    }).pipe(Effect.scoped))
+
   it.live("maxTasksPerChild: each worker runs that many tasks, even with more sent ahead, and no task is stranded", () =>
     Effect.gen(function*() {
       const tasksPerPid = (seen: ReadonlyArray<{ readonly pid: number }>) => {
@@ -308,6 +318,24 @@ describe("ProcessPool", () => {
       assert.strictEqual(reason._tag, "WorkerCrashedError")
       assert.strictEqual(reason.exitCode, -9)
       assert.strictEqual(yield* ProcessPool.run(pool, P.square, 5), 25, "a replacement runs the next task")
+    }).pipe(Effect.scoped))
+
+  it.live("a worker that exits, throws outside any Effect or runs out of memory mid-task fails that task with WorkerCrashedError", () =>
+    Effect.gen(function*() {
+      // A small heap, so that running out of memory is quick.
+      const pool = yield* ProcessPool.make({ size: 1, execArgv: ["--max-old-space-size=32"] })
+      const crash = (how: "exit" | "uncaught" | "oom") =>
+        Effect.map(Effect.flip(ProcessPool.run(pool, P.dieMidTask, how)), (error) => reasonOf(error) as ProcessPoolError.WorkerCrashedError)
+      const exited = yield* crash("exit")
+      assert.strictEqual(exited._tag, "WorkerCrashedError")
+      assert.strictEqual(exited.exitCode, 3)
+      const uncaught = yield* crash("uncaught")
+      assert.strictEqual(uncaught._tag, "WorkerCrashedError")
+      assert.strictEqual(uncaught.exitCode, 1)
+      const outOfMemory = yield* crash("oom")
+      assert.strictEqual(outOfMemory._tag, "WorkerCrashedError")
+      assert.strictEqual(outOfMemory.exitCode, -6, "V8 aborts: SIGABRT")
+      assert.strictEqual(yield* ProcessPool.run(pool, P.square, 7), 49, "a replacement runs the next task")
     }).pipe(Effect.scoped))
 
   it.live("a synchronous task past its timeout fails with TaskTimeoutError; its worker is replaced", () =>

@@ -96,6 +96,8 @@ interface Settings {
   readonly inFlightPerWorker: number | undefined
   readonly gracePeriod: Duration.Duration
   readonly crashLoopLimit: number
+  readonly env: Record<string, string | undefined> | undefined
+  readonly execArgv: ReadonlyArray<string> | undefined
 }
 
 class PoolImpl implements ProcessPool.ProcessPool {
@@ -172,7 +174,9 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
       args: { initializer: pool.settings.initializer },
       name: `PoolWorker-${++pool.nextWorker}`,
       daemon: true,
-      gracePeriod: pool.settings.gracePeriod
+      gracePeriod: pool.settings.gracePeriod,
+      env: pool.settings.env,
+      execArgv: pool.settings.execArgv
     })
     const worker: Worker = {
       process,
@@ -613,7 +617,9 @@ const validate = (options: ProcessPool.Options | undefined, cpus: number): Setti
     maxQueued: options?.maxQueued ?? Infinity,
     inFlightPerWorker: options?.inFlightPerWorker,
     gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
-    crashLoopLimit: options?.crashLoopLimit ?? 5
+    crashLoopLimit: options?.crashLoopLimit ?? 5,
+    env: options?.env,
+    execArgv: options?.execArgv
   }
 }
 
