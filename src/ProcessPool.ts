@@ -283,8 +283,14 @@ const successes = (outcome: internal.ChunkOutcome): ReadonlyArray<unknown> | Exi
   return values
 }
 
-/** The chunks' results, one after the other (`Array.prototype.flat` is several times slower). */
+/**
+ * The chunks' results, one after the other. `Array.prototype.concat` copies whole arrays of
+ * numbers as they are, ~3× faster than a loop (and `flat` is slower still). It takes the
+ * chunks as arguments, which cannot be many: past 1024 chunks (tiny ones, `chunkSize: 1`,
+ * say), a loop.
+ */
 const concat = <A>(parts: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
+  if (parts.length <= 1024) return ([] as Array<A>).concat(...parts)
   let length = 0
   for (const part of parts) length += part.length
   const all = new Array<A>(length)

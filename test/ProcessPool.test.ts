@@ -71,6 +71,10 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, range(1000)), squares)
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, range(1000), { chunkSize: 1 }), squares)
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, new Set(range(10))), squares.slice(0, 10), "any iterable")
+      // Results joined from many chunks (past 1024 they are joined by a loop), arrays kept whole.
+      const pairs = range(1500).map((i) => [i, i] as const)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.twice, range(1500), { chunkSize: 1 }), pairs)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.twice, range(1500)), pairs)
     }).pipe(Effect.scoped))
 
   it.live("values whose JSON form is not themselves cross in map and run as their types (NaN, Infinity, Date)", () =>

@@ -94,6 +94,15 @@ describe("plainJson", () => {
         assert.deepStrictEqual(Schema.decodeUnknownExit(codec)(json), Exit.succeed(json))
       }
       for (const value of notPlain) assert.isFalse(check!(value), `${String(value)} is not plain`)
+      // The whole-chunk form agrees with the check on every value, wherever the odd one is.
+      const all = PlainJson.checkAll(check!)
+      assert.isTrue(all(plain) && all([]))
+      for (const value of notPlain) {
+        for (const at of [0, plain.length]) {
+          const values = [...plain.slice(0, at), value, ...plain.slice(at)]
+          assert.isFalse(all(values), `${String(value)} at ${at}`)
+        }
+      }
     })
   }
 

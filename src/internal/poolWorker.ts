@@ -106,7 +106,7 @@ const decoder = (
   outcomes: Outcomes
 ): ((i: number) => unknown) | undefined => {
   const codecs = internalTarget.codecs(target)
-  if (codecs.plainArgs !== undefined && args.every(codecs.plainArgs)) return undefined
+  if (codecs.allPlainArgs(args)) return undefined
   return (i) => {
     const decoded = codecs.decodeArgs(args[i])
     if (Exit.isSuccess(decoded)) return decoded.value
@@ -174,7 +174,7 @@ const encodeOutcomes = (
   const codecs = internalTarget.codecs(target)
   if (failures.size === 0) {
     // Values that are their own JSON go as they are.
-    if (codecs.plainSuccess !== undefined && values.every(codecs.plainSuccess)) return { values }
+    if (codecs.allPlainSuccess(values)) return { values }
     const encoded: Array<unknown> = []
     for (const value of values) {
       const exit = codecs.encodeSuccess(value)

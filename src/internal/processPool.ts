@@ -228,7 +228,7 @@ const chunkOutcome = (job: Job, chunk: PoolProtocol.ChunkResult): ChunkOutcome =
   if (chunk.values !== undefined && chunk.values.length === count) {
     const codecs = internalTarget.codecs(job.target)
     // Values that are their own JSON need no decoding.
-    if (codecs.plainSuccess !== undefined && chunk.values.every(codecs.plainSuccess)) {
+    if (codecs.allPlainSuccess(chunk.values)) {
       return { _tag: "Values", values: chunk.values }
     }
     const decoded = chunk.values.map((value) => codecs.decodeSuccess(value))
@@ -455,7 +455,7 @@ export const submit = (
     const pool = self as PoolImpl
     const codecs = internalTarget.codecs(target)
     // Arguments that are their own JSON go as they are.
-    if (codecs.plainArgs !== undefined && items.every(codecs.plainArgs)) {
+    if (codecs.allPlainArgs(items)) {
       return runJob(pool, target, items as ReadonlyArray<Schema.Json>, timeout)
     }
     const args: Array<Schema.Json> = []

@@ -92,7 +92,13 @@ export interface Codecs {
   readonly plainArgs: PlainJson.Check | undefined
   /** The same for successes. */
   readonly plainSuccess: PlainJson.Check | undefined
+  /** `plainArgs` for a whole chunk (always `false` when there is no such check). */
+  readonly allPlainArgs: PlainJson.CheckAll
+  /** `plainSuccess` for a whole chunk (always `false` when there is no such check). */
+  readonly allPlainSuccess: PlainJson.CheckAll
 }
+
+const noneArePlain: PlainJson.CheckAll = () => false
 
 /** A codec that gives back, as they are, values that are their own JSON. */
 const skipPlain = <A>(
@@ -119,7 +125,9 @@ export const codecs = (target: Target.Any): Codecs => {
       encodeSuccess: skipPlain(plainSuccess, Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"]),
       decodeSuccess: skipPlain(plainSuccess, Schema.decodeUnknownExit(success)),
       plainArgs,
-      plainSuccess
+      plainSuccess,
+      allPlainArgs: plainArgs === undefined ? noneArePlain : PlainJson.checkAll(plainArgs),
+      allPlainSuccess: plainSuccess === undefined ? noneArePlain : PlainJson.checkAll(plainSuccess)
     }
     codecsCache.set(target, cached)
   }
