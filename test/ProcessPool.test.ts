@@ -112,12 +112,15 @@ describe("ProcessPool", () => {
       assert.deepStrictEqual(yield* Stream.runCollect(pool.pipe(ProcessPool.stream(P.square, Stream.make(6)))), [36])
     }).pipe(Effect.scoped))
 
-  it.live("a task's typed error comes back as itself; a defect as UncaughtError with the remote stack", () =>
+  it.live("a task's typed error comes back as itself, a defect as UncaughtError, each with the remote stack", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1 })
       const odd = yield* Effect.flip(ProcessPool.run(pool, P.evenOnly, 3))
       assert.instanceOf(odd, P.Odd)
       assert.strictEqual((odd as P.Odd).n, 3)
+      // Where it was made, in the worker (its Schema does not carry a stack: it travels beside it).
+      assert.include((odd as P.Odd).stack, "fixtures/pool.ts")
+      assert.include((odd as P.Odd).stack, "poolWorker.ts")
       const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.defect, undefined))) as ProcessPoolError.ProcessPoolErrorReason & {
         readonly stack?: string
       }
@@ -194,9 +197,11 @@ describe("ProcessPool", () => {
       assert.strictEqual(uncaught.name, "RangeError")
       assert.strictEqual(uncaught.message, "four is right out")
       assert.deepStrictEqual(yield* Effect.flip(ProcessPool.run(pool, P.syncEvenSquare, 3)), new P.Odd({ n: 3 }))
-      // As a process of its own, too.
+      // As a process of its own, too; the typed error has the child's stack.
       assert.strictEqual(yield* Process.run(P.syncEvenSquare, { args: 6 }), 36)
-      assert.deepStrictEqual(yield* Effect.flip(Process.run(P.syncEvenSquare, { args: 5 })), new P.Odd({ n: 5 }))
+      const fromChild = yield* Effect.flip(Process.run(P.syncEvenSquare, { args: 5 }))
+      assert.deepStrictEqual(fromChild, new P.Odd({ n: 5 }))
+      assert.include((fromChild as P.Odd).stack, "child.ts")
     }).pipe(Effect.scoped))
 
   it.live("a long chunk of a Target.sync target, cancelled, stops between slices: its worker is not killed", () =>

@@ -18,7 +18,7 @@ import * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
-import { errorMessage, uncaught } from "./errors.ts"
+import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as Protocol from "./protocol.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
@@ -144,7 +144,10 @@ export const main = (): void => {
         send({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) })
       } else {
         const encoded = internalTarget.codecs(target).encodeExit(result)
-        if (Exit.isSuccess(encoded)) send({ _tag: "Result", exit: encoded.value })
+        if (Exit.isSuccess(encoded)) {
+          const stack = typedErrorStack(result)
+          send({ _tag: "Result", exit: encoded.value, ...(stack === undefined ? {} : { stack }) })
+        }
         else {
           const payload = Exit.isSuccess(result) ? "success" : "error"
           const message = errorMessage(Cause.squash(encoded.cause))

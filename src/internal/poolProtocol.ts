@@ -44,7 +44,8 @@ export type PoolMessage = typeof PoolMessage.Type
 
 /** One item's outcome: its exit encoded with the target's Schemas, or why it has none. */
 export const ItemResult = Schema.Union([
-  Schema.Struct({ exit: Payload }),
+  // `stack`: the typed error's, where it was made (its Schema does not carry it).
+  Schema.Struct({ exit: Payload, stack: Schema.optionalKey(Schema.String) }),
   Schema.Struct({ failure: TaskFailure })
 ])
 export type ItemResult = typeof ItemResult.Type

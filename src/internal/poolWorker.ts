@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import * as Target from "../Target.ts"
 import * as Bridge from "./bridge.ts"
-import { errorMessage, uncaught } from "./errors.ts"
+import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
 
@@ -189,7 +189,10 @@ const encodeOutcomes = (
       if (failure !== undefined && !Exit.isExit(failure)) return { failure }
       const exit = failure ?? Exit.succeed(values[index])
       const encoded = codecs.encodeExit(exit)
-      if (Exit.isSuccess(encoded)) return { exit: encoded.value }
+      if (Exit.isSuccess(encoded)) {
+        const stack = typedErrorStack(exit)
+        return stack === undefined ? { exit: encoded.value } : { exit: encoded.value, stack }
+      }
       return {
         failure: new EncodeError({
           payload: Exit.isSuccess(exit) ? "success" : "error",

@@ -27,7 +27,7 @@ import {
 } from "../ProcessPoolError.ts"
 import { DecodeError, EncodeError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
-import { errorMessage, uncaught } from "./errors.ts"
+import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import * as internalProcess from "./process.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import { worker as workerTarget } from "./poolWorker.ts"
@@ -263,7 +263,7 @@ const itemExit = (target: Target.Any, item: PoolProtocol.ItemResult): ItemExit =
   if (Exit.isFailure(exit) && !Cause.hasFails(exit.cause) && Cause.hasDies(exit.cause)) {
     return Exit.fail(poolError(uncaught(Cause.squash(exit.cause))))
   }
-  return exit
+  return withRemoteStack(exit, "stack" in item ? item.stack : undefined)
 }
 
 const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {

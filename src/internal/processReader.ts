@@ -21,7 +21,7 @@ import {
   SpawnError
 } from "../ProcessError.ts"
 import type * as Bridge from "./bridge.ts"
-import { errorMessage, uncaught } from "./errors.ts"
+import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import type { ProcessImpl } from "./process.ts"
 import * as Protocol from "./protocol.ts"
 import * as internalTarget from "./target.ts"
@@ -35,6 +35,8 @@ export const channelCloseGrace = 1000
 
 interface Outcome {
   readonly resultJson?: unknown
+  /** The stack of the result's typed error, in the child. */
+  readonly resultStack?: string | undefined
   readonly failure?: ProcessErrorReason
 }
 
@@ -81,7 +83,7 @@ export const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<un
             break
           }
           case "Result": {
-            outcome = { resultJson: message.exit }
+            outcome = { resultJson: message.exit, resultStack: message.stack }
             break
           }
           case "Failed": {
@@ -148,7 +150,7 @@ const settle = <A, E>(
     }
     const exit = decoded.value as Exit.Exit<A, E>
     // Success, or the target's own typed error: exactly what the target produced.
-    if (Exit.isSuccess(exit) || Cause.hasFails(exit.cause)) return exit
+    if (Exit.isSuccess(exit) || Cause.hasFails(exit.cause)) return withRemoteStack(exit, outcome.resultStack)
     if (Cause.hasDies(exit.cause)) return Exit.fail(self.error(uncaught(Cause.squash(exit.cause))))
     // An interruption says nothing the exit status does not: fall through to it.
   }

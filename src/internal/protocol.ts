@@ -47,9 +47,10 @@ export const Log = Schema.TaggedStruct("Log", {
 })
 export type Log = typeof Log.Type
 
-/** Child → parent: the target's exit, encoded with the target's own Schemas. */
+/** Child → parent: the target's exit, encoded with the target's own Schemas (and its typed error's stack). */
 export const Result = Schema.TaggedStruct("Result", {
-  exit: Payload
+  exit: Payload,
+  stack: Schema.optionalKey(Schema.String)
 })
 
 /** Child → parent: the child cannot produce a result, and says why. */
