@@ -75,6 +75,10 @@ describe("ProcessPool", () => {
       const pairs = range(1500).map((i) => [i, i] as const)
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.twice, range(1500), { chunkSize: 1 }), pairs)
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.twice, range(1500)), pairs)
+      // Chunks sent ahead together, split into several messages to a worker (past 1024 items).
+      const ahead = yield* ProcessPool.make({ size: 2, inFlightPerWorker: 8 })
+      const many = range(20_000)
+      assert.deepStrictEqual(yield* ProcessPool.map(ahead, P.square, many, { chunkSize: 600 }), many.map((i) => i * i))
     }).pipe(Effect.scoped))
 
   it.live("values whose JSON form is not themselves cross in map and run as their types (NaN, Infinity, Date)", () =>

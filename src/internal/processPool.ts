@@ -340,7 +340,9 @@ const dispatch = (pool: PoolImpl) => {
   pool.dispatchDue = false
   if (pool.queued === 0) return
   const cap = capacity(pool)
-  const batches = new Map<Worker, { targets: Array<PoolProtocol.TargetRef>; chunks: Array<PoolProtocol.Chunk> }>()
+  const batches = new Map<Worker, Batch>()
+  const send = (worker: Worker, batch: Batch) =>
+    worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", targets: batch.targets, chunks: batch.chunks }))
   while (pool.queued > 0) {
     let best: Worker | undefined
     for (const worker of pool.workers) {
@@ -355,7 +357,14 @@ const dispatch = (pool: PoolImpl) => {
     best.inFlight.set(job.id, job)
     retireAtQuota(pool, best)
     let batch = batches.get(best)
-    if (batch === undefined) batches.set(best, batch = { targets: [], chunks: [] })
+    // Big chunks go in messages of their own: a worker starts on a chunk only once its
+    // whole message is in, and a line has a maximum length.
+    if (batch !== undefined && batch.items + job.args.length > batchItems) {
+      send(best, batch)
+      batch = undefined
+    }
+    if (batch === undefined) batches.set(best, batch = { targets: [], chunks: [], items: 0 })
+    batch.items += job.args.length
     let ref = best.targets.get(job.target)
     if (ref === undefined) {
       best.targets.set(job.target, ref = ++pool.nextTarget)
@@ -363,9 +372,19 @@ const dispatch = (pool: PoolImpl) => {
     }
     batch.chunks.push({ id: job.id, target: ref, args: job.args })
   }
-  for (const [worker, batch] of batches) worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", ...batch }))
+  for (const [worker, batch] of batches) send(worker, batch)
   wakeRoomWaiters(pool)
 }
+
+/** The chunks going to one worker in one message. */
+interface Batch {
+  readonly targets: Array<PoolProtocol.TargetRef>
+  readonly chunks: Array<PoolProtocol.Chunk>
+  items: number
+}
+
+/** A message holds chunks up to this many items in all (or one bigger chunk). */
+const batchItems = 1024
 
 /** Fails every job still queued. */
 const failQueued = (pool: PoolImpl, error: ProcessPoolError) => {
