@@ -20,6 +20,10 @@ import * as P from "./fixtures/pool.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
+/** Waits for a file to exist (a fixture's sign that it got somewhere). */
+const untilFile = (path: string) =>
+  Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 3000 }))
+
 /** Node's `gc()`, without starting the test process with `--expose-gc`. */
 const exposeGc = (): () => void => {
   V8.setFlagsFromString("--expose-gc")
@@ -218,7 +222,7 @@ describe("ProcessPool", () => {
       // 2000 items of 5 ms in one chunk: 10 s of synchronous calls.
       const items = range(2000).map((i) => ({ i, ms: 5, progress }))
       const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.syncBusy, items, { chunkSize: 2000 }))
-      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(progress), times: 3000 }))
+      yield* untilFile(progress)
       yield* Fiber.interrupt(mapping)
       // Closing waits for the cancelled chunk to stop (as Python's close + join would).
       yield* Scope.close(owner, Exit.void).pipe(
@@ -397,7 +401,9 @@ describe("ProcessPool", () => {
         Effect.forEach([2, 3], (n) => ProcessPool.run(pool, P.square, n), { concurrency: "unbounded" })
       )
       const blocker = yield* Effect.forkChild(ProcessPool.run(pool, P.spinUntil, second))
-      yield* Effect.sleep("200 millis")
+      // Once the first spins and the others are sent, let it end.
+      yield* untilFile(`${first}.spinning`)
+      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => String(pool).includes("pending=0"), times: 1000 }))
       Fs.writeFileSync(first, "")
       yield* Fiber.join(blocked)
       // The second blocker ends only once the quick results are in: held back, they never would be.
@@ -442,13 +448,14 @@ describe("ProcessPool", () => {
 
   it.live("interrupting the caller of a running map interrupts its tasks in the workers", () =>
     Effect.gen(function*() {
-      const { layer, seen } = yield* onLog("task interrupted")
+      const { layer, logged } = napLogs()
       const pool = yield* ProcessPool.make({ size: 2 }).pipe(Effect.provide(layer))
-      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.sleepy, [60_000, 60_000], { chunkSize: 1 }))
-      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => String(pool).includes("pending=0"), times: 500 }))
-      yield* Effect.sleep("300 millis")
+      const naps = ["a", "b"].map((tag) => ({ tag, ms: 60_000 }))
+      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.nap, naps, { chunkSize: 1 }))
+      // `a` goes first, so it runs (`b` runs too, or waits behind it if both went to one worker).
+      yield* logged("start a")
       yield* Fiber.interrupt(mapping)
-      yield* Deferred.await(seen)
+      yield* logged("interrupted a")
       assert.strictEqual(yield* ProcessPool.run(pool, P.sleepy, 1), 1, "the workers are free again")
     }).pipe(Effect.scoped))
 
