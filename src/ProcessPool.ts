@@ -2,6 +2,11 @@
  * A pool of worker processes that run typed targets: Python's `multiprocessing.Pool` and
  * `ProcessPoolExecutor`.
  *
+ * A task is a target. For plain CPU-bound work, define it with `Target.sync` (a plain
+ * function, as Python's pool takes): a worker then calls it in a loop over its chunk, the
+ * fastest form. `Target.make` is for work that is an Effect (it waits, uses a scope or
+ * services).
+ *
  * A task that the pool cannot finish never strands its caller: a worker that dies fails
  * the tasks it held with a typed `WorkerCrashedError` (and is replaced); interrupting a
  * caller interrupts its task in the worker, and kills and replaces the worker if the task
@@ -285,7 +290,7 @@ const successes = (outcome: internal.ChunkOutcome): ReadonlyArray<unknown> | Exi
 
 /**
  * The chunks' results, one after the other. `Array.prototype.concat` copies whole arrays of
- * numbers as they are, ~3× faster than a loop (and `flat` is slower still). It takes the
+ * numbers as they are, 2-3× faster than a loop (and `flat` is slower still). It takes the
  * chunks as arguments, which cannot be many: past 1024 chunks (tiny ones, `chunkSize: 1`,
  * say), a loop.
  */
