@@ -13,9 +13,10 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Process, ProcessPool, ProcessPoolError } from "../src/index.ts"
+import { Process, ProcessPool, ProcessPoolError, Target } from "../src/index.ts"
 import * as P from "./fixtures/pool.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
@@ -195,6 +196,9 @@ describe("ProcessPool", () => {
 
   it.live("a Target.sync target: values in order, its typed error as itself, other throws as UncaughtError", () =>
     Effect.gen(function*() {
+      // Its `run` is typed by its Schemas (checked by `tsc` in `npm test`):
+      // @ts-expect-error a number where the success Schema is a string
+      void Target.sync("wrongSuccess", { module: import.meta.url, args: Schema.Number, success: Schema.String, run: (n) => n })
       const pool = yield* ProcessPool.make({ size: 2 })
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.syncEvenSquare, [0, 2, 6, 8, 10, 12]), [0, 4, 36, 64, 100, 144])
       const exits = yield* ProcessPool.mapExits(pool, P.syncEvenSquare, range(6), { chunkSize: 6 })
