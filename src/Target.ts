@@ -151,11 +151,12 @@ export const make: <
  * as in {@link make}: the same Schemas at the boundary, the same `import.meta.url` rule.
  *
  * Use it for CPU-bound functions. A `ProcessPool` calls such a target's items one after
- * the other in a plain loop, with no fiber step per item, which makes `ProcessPool.map` over
- * trivial items about 1.5× as fast as with `run: (x) => Effect.sync(() => f(x))`. Between slices of a few
- * milliseconds, the loop lets a cancellation in; a single long call is stopped by the
- * pool's grace period, as any synchronous work is. `run` must finish its work before it
- * returns: for anything asynchronous (a Promise, a timer, a queue), use {@link make}.
+ * the other in a plain loop, with no fiber step per item, which makes `ProcessPool.map`
+ * over trivial items about 1.5× as fast as with `run: (x) => Effect.sync(() => f(x))`.
+ * Between slices of a few milliseconds, the loop lets a cancellation in; a single long call
+ * is stopped by the pool's grace period, like all synchronous work. `run` must finish its
+ * work before it returns: for anything asynchronous (a Promise, a timer, a queue), use
+ * {@link make}.
  *
  * **Python** `Pool.map(f, ...)` with a plain function `f`.
  *
