@@ -25,6 +25,12 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 const untilFile = (path: string) =>
   Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 3000 }))
 
+/** A temporary directory, removed when the scope closes. */
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
 /** Node's `gc()`, without starting the test process with `--expose-gc`. */
 const exposeGc = (): () => void => {
   V8.setFlagsFromString("--expose-gc")
@@ -218,7 +224,7 @@ describe("ProcessPool", () => {
 
   it.live("a long chunk of a Target.sync target, cancelled, stops between slices: its worker is not killed", () =>
     Effect.gen(function*() {
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const dir = yield* tempDir
       const progress = Path.join(dir, "progress")
       const owner = yield* Scope.make()
       // Killing the worker would take the grace period: longer than this test may run.
@@ -234,7 +240,7 @@ describe("ProcessPool", () => {
       )
       const reached = Number(Fs.readFileSync(progress, "utf8"))
       assert.isBelow(reached, 1990, "the chunk stopped before its end")
-    }))
+    }).pipe(Effect.scoped))
 
   it.live("invalid options are rejected with a typed error", () =>
     Effect.gen(function*() {
@@ -397,7 +403,7 @@ describe("ProcessPool", () => {
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 4 })
       yield* ProcessPool.run(pool, P.square, 1) // square is known to be quick from now on
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const dir = yield* tempDir
       const [first, second] = [Path.join(dir, "first"), Path.join(dir, "second")]
       // While the first blocker spins, the rest arrive, and are read together after it.
       const blocked = yield* Effect.forkChild(ProcessPool.run(pool, P.spinUntil, first))
@@ -495,7 +501,7 @@ describe("ProcessPool", () => {
   it.live("retry (for idempotent tasks) runs a task again after its worker crashed; without it, the crash stands", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1 })
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))
+      const dir = yield* tempDir
       const crashed = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.crashOnce, Path.join(dir, "a"))))
       assert.strictEqual(crashed._tag, "WorkerCrashedError")
       const result = yield* ProcessPool.run(pool, P.crashOnce, Path.join(dir, "b"), { retry: Schedule.recurs(2) })
