@@ -49,6 +49,17 @@ const filledQueue = (n: number) =>
 const awaitFile = (path: string) =>
   Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 1000 }))
 
+/** `effect`, or a failure that names the step if it takes over 15 s (with the queue's size then). */
+const within = <A, E, R>(step: string, effect: Effect.Effect<A, E, R>, queue: ProcessQueue.ProcessQueue<number>) =>
+  Effect.timeoutOrElse(effect, {
+    duration: "15 seconds",
+    orElse: () =>
+      Effect.flatMap(
+        ProcessQueue.size(queue),
+        (size) => Effect.die(new Error(`${step} did not finish in 15 s; the queue holds ${size} items`))
+      )
+  })
+
 describe("ProcessQueue", () => {
   describe("in its own process", () => {
     it.live("FIFO, sizes, nowait variants and timeouts", () =>
@@ -349,10 +360,13 @@ describe("ProcessQueue", () => {
         const taken = JSON.parse(Fs.readFileSync(marker, "utf8")) as Array<number>
         assert.deepStrictEqual(taken, range(1000), "it took the first 1000, in order")
         assert.isBelow(yield* ProcessQueue.size(queue), 2000, "and holds more, fetched but not taken")
-        yield* Process.kill(frozen)
-        yield* Process.join(frozen)
+        // This test once timed out in CI (Node 24) and was not reproduced since: each step
+        // says so if it hangs, with the queue's size then.
+        yield* within("kill", Process.kill(frozen), queue)
+        yield* within("join", Process.join(frozen), queue)
         yield* ProcessQueue.end(queue)
-        assert.deepStrictEqual(sorted(yield* Process.run(Q.drain, { args: queue })), range(3000).slice(1000))
+        const rest = yield* within("drain", Process.run(Q.drain, { args: queue }), queue)
+        assert.deepStrictEqual(sorted(rest), range(3000).slice(1000))
       }).pipe(Effect.scoped))
 
     it.live("acknowledgements files switched every few entries: still exactly once, under SIGKILL too, and none left behind", () =>
