@@ -12,25 +12,25 @@ export const uncaught = (defect: unknown): UncaughtError =>
 export const errorMessage = (u: unknown): string =>
   u instanceof Error ? u.message : typeof u === "string" ? u : String(u)
 
+/** An exit's typed error, when it is an `Error` (and so has a stack). */
+const typedError = (exit: Exit.Exit<unknown, unknown>): Error | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) && error.value instanceof Error ? error.value : undefined
+}
+
 /**
  * The stack of an exit's typed error, where it was made. Its Schema does not carry it (a
  * stack is no field of the error), so it travels beside the exit; see `withRemoteStack`.
  */
-export const typedErrorStack = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
-  if (Exit.isSuccess(exit)) return undefined
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) && error.value instanceof Error ? error.value.stack : undefined
-}
+export const typedErrorStack = (exit: Exit.Exit<unknown, unknown>): string | undefined => typedError(exit)?.stack
 
 /**
  * Gives a decoded typed error the stack it had in the process that made it, as Python
  * re-raises a worker's exception with the worker's traceback.
  */
 export const withRemoteStack = <A, E>(exit: Exit.Exit<A, E>, stack: string | undefined): Exit.Exit<A, E> => {
-  if (stack === undefined || Exit.isSuccess(exit)) return exit
-  const error = Cause.findErrorOption(exit.cause)
-  if (Option.isSome(error) && error.value instanceof Error) {
-    Object.defineProperty(error.value, "stack", { value: stack, writable: true, configurable: true })
-  }
+  const error = stack === undefined ? undefined : typedError(exit)
+  if (error !== undefined) Object.defineProperty(error, "stack", { value: stack, writable: true, configurable: true })
   return exit
 }

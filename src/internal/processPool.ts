@@ -459,9 +459,6 @@ const runJob = (
   return pool.settings.maxQueued === Infinity ? timed : Effect.andThen(admit(pool), timed)
 }
 
-// ---------------------------------------------------------------------------
-// the pool as a resource
-
 /**
  * A map's items in chunks: `chunkSize` each, or Python's default, `ceil(n / (4 × size))`.
  * An error thrown by the iterable surfaces as itself (a defect), before any task runs.
@@ -480,6 +477,9 @@ export const chunksOf = <X>(
     for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
     return Effect.succeed(chunks)
   })
+
+// ---------------------------------------------------------------------------
+// the pool as a resource
 
 export const make = (
   options: ProcessPool.Options | undefined,
