@@ -85,8 +85,8 @@ export interface Options<InitArgs = any> {
    * worker's current one even when another worker is free).
    *
    * Default: adaptive. The pool keeps about 1 ms of work in each worker, from the average
-   * time workers report per chunk: 64 for tasks of a few µs, 2 for tasks of 0.5 ms and
-   * more (and 2 until the first results come back). A fixed number turns that off.
+   * time workers report per chunk: up to 256 for tasks of a few µs, 2 for tasks of 0.5 ms
+   * and more (and 2 until the first results come back). A fixed number turns that off.
    */
   readonly inFlightPerWorker?: number | undefined
   /** How long a cancelled or timed-out task may take to stop before its worker is killed. Default: 2 seconds. */
