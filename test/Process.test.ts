@@ -12,6 +12,7 @@ import { Process, ProcessError, Target } from "../src/index.ts"
 import * as ExitsOnImport from "./fixtures/exits-on-import.ts"
 import * as ThrowsOnImport from "./fixtures/throws-on-import.ts"
 import * as T from "./fixtures/targets.ts"
+import { until } from "./utils/files.ts"
 
 /** The ProcessError reason of a failed exit, or a test failure. */
 const reasonOf = <A, E>(exit: Exit.Exit<A, E>) => {
@@ -225,7 +226,7 @@ describe("Process", () => {
         }).pipe(Effect.scoped, Effect.provide(Logger.layer([logger])), Effect.forkChild)
         yield* Deferred.await(started)
         yield* Fiber.interrupt(fiber)
-        yield* Effect.sleep("50 millis").pipe(Effect.repeat({ until: () => events.length >= 4, times: 200 }))
+        yield* until(() => events.length >= 4)
         const firstExit = events.findIndex((event) => event.endsWith("exited"))
         assert.isAtLeast(firstExit, 2, `both were stopping before either exited: ${events.join(", ")}`)
       }))

@@ -7,6 +7,7 @@ import * as Scope from "effect/Scope"
 import { Process, ProcessEvent } from "../src/index.ts"
 import * as Bridge from "../src/internal/bridge.ts"
 import * as E from "./fixtures/events.ts"
+import { until } from "./utils/files.ts"
 
 describe("ProcessEvent", () => {
   it.live("in its own process: set, clear, isSet, and wait with a timeout returns the flag", () =>
@@ -63,7 +64,7 @@ describe("ProcessEvent", () => {
       const p = yield* Process.spawn(E.giveUp, { args: { event, ms: 300 }, daemon: true }).pipe(Effect.provide(Logger.layer([logger])))
       yield* Deferred.await(gaveUp)
       // The child lingers: only its Cancel can have ended the parent's side of the wait.
-      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() === 0, times: 100 }))
+      yield* until(() => Bridge.serving() === 0)
       assert.strictEqual(Bridge.serving(), 0, "nothing is left waiting in the parent")
       assert.isTrue(yield* Process.isAlive(p))
       yield* Process.kill(p)

@@ -1,6 +1,5 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
@@ -18,18 +17,9 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Process, ProcessPool, ProcessPoolError, Target } from "../src/index.ts"
 import * as P from "./fixtures/pool.ts"
+import { tempDir, until, untilFile } from "./utils/files.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
-
-/** Waits for a file to exist (a fixture's sign that it got somewhere). */
-const untilFile = (path: string) =>
-  Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 3000 }))
-
-/** A temporary directory, removed when the scope closes. */
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-pool-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
 
 /** Node's `gc()`, without starting the test process with `--expose-gc`. */
 const exposeGc = (): () => void => {
@@ -54,7 +44,7 @@ const napLogs = () => {
   ])
   /** Waits for `line` (a log travels apart from its task's result, and may come after it). */
   const logged = (line: string) =>
-    Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => lines.includes(line), times: 1000 }))
+    until(() => lines.includes(line))
   return { lines, layer, logged }
 }
 
@@ -413,7 +403,7 @@ describe("ProcessPool", () => {
       const blocker = yield* Effect.forkChild(ProcessPool.run(pool, P.spinUntil, second))
       // Once the first spins and the others are sent, let it end.
       yield* untilFile(`${first}.spinning`)
-      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => String(pool).includes("pending=0"), times: 1000 }))
+      yield* until(() => String(pool).includes("pending=0"))
       Fs.writeFileSync(first, "")
       yield* Fiber.join(blocked)
       // The second blocker ends only once the quick results are in: held back, they never would be.

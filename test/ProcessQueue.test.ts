@@ -1,6 +1,5 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
-import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -14,6 +13,7 @@ import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError }
 import * as AckFile from "../src/internal/ackFile.ts"
 import * as Bridge from "../src/internal/bridge.ts"
 import * as Q from "./fixtures/queues.ts"
+import { tempPath, until, untilFile } from "./utils/files.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
@@ -30,12 +30,7 @@ const onLog = (text: string) =>
     return { seen, layer }
   })
 
-const untilNoneServing = Effect.sleep("20 millis").pipe(
-  Effect.repeat({ until: () => Bridge.serving() === 0, times: 150 })
-)
-
-/** A path in a fresh temporary directory, for a child to write when it reaches a point. */
-const markerPath = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-q-")), name)
+const untilNoneServing = until(() => Bridge.serving() === 0)
 
 /** An unbounded queue of numbers holding 0 … n - 1. */
 const filledQueue = (n: number) =>
@@ -44,10 +39,6 @@ const filledQueue = (n: number) =>
     for (const i of range(n)) yield* ProcessQueue.put(queue, i)
     return queue
   })
-
-/** Waits (up to ~20 s) until `path` exists. */
-const awaitFile = (path: string) =>
-  Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Fs.existsSync(path), times: 1000 }))
 
 /** `effect`, or a failure that names the step if it takes over 15 s (with the queue's size then). */
 const within = <A, E, R>(step: string, effect: Effect.Effect<A, E, R>, queue: ProcessQueue.ProcessQueue<number>) =>
@@ -120,7 +111,7 @@ describe("ProcessQueue", () => {
         yield* ProcessQueue.get(queue)
         assert.isUndefined(joined.pollUnsafe(), "one task is still unfinished")
         yield* JoinableQueue.taskDone(queue)
-        yield* Effect.sleep(0).pipe(Effect.repeat({ until: () => joined.pollUnsafe() !== undefined, times: 100 }))
+        yield* until(() => joined.pollUnsafe() !== undefined)
         assert.instanceOf(yield* Effect.flip(JoinableQueue.taskDone(queue)), ProcessQueueError.TaskDoneError)
       }).pipe(Effect.scoped))
   })
@@ -152,7 +143,7 @@ describe("ProcessQueue", () => {
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 2 })
         const blocked = yield* Process.spawn(Q.produce, { args: { queue, items: range(5), timeout: null } })
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() > 0, times: 250 }))
+        yield* until(() => Bridge.serving() > 0)
         assert.strictEqual(yield* ProcessQueue.size(queue), 2, "the child waits with its third item")
         assert.isTrue(yield* Process.isAlive(blocked))
         const taken: Array<number> = []
@@ -243,13 +234,13 @@ describe("ProcessQueue", () => {
     it.live("an item handed to a consumer that is SIGKILLed before reading it goes back; join stays exact", () =>
       Effect.gen(function*() {
         const queue = yield* JoinableQueue.make({ item: Schema.Number })
-        const marker = markerPath("frozen")
+        const marker = yield* tempPath("frozen")
         const frozen = yield* Process.spawn(Q.getThenFreeze, { args: { queue, marker } })
-        yield* awaitFile(marker)
+        yield* untilFile(marker)
         assert.strictEqual(Bridge.serving(), 1, "its get waits in the parent")
         // Its get waits in the parent; the item goes to it, and the answer is never read.
         yield* ProcessQueue.put(queue, 42)
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() === 0, times: 150 }))
+        yield* untilNoneServing
         assert.strictEqual(yield* ProcessQueue.size(queue), 0, "the item was handed out")
         yield* Process.kill(frozen)
         yield* Process.join(frozen)
@@ -257,7 +248,7 @@ describe("ProcessQueue", () => {
         assert.strictEqual(yield* ProcessQueue.get(queue, { timeout: "10 seconds" }), 42, "it came back")
         assert.isUndefined(joined.pollUnsafe(), "the task is still unfinished")
         yield* JoinableQueue.taskDone(queue)
-        yield* Effect.sleep(0).pipe(Effect.repeat({ until: () => joined.pollUnsafe() !== undefined, times: 100 }))
+        yield* until(() => joined.pollUnsafe() !== undefined)
         assert.isDefined(joined.pollUnsafe(), "join returned after the one taskDone")
       }).pipe(Effect.scoped))
 
@@ -326,9 +317,9 @@ describe("ProcessQueue", () => {
     it.live("items a SIGKILLed consumer prefetched but never took go back to the queue", () =>
       Effect.gen(function*() {
         const queue = yield* filledQueue(10)
-        const marker = markerPath("took")
+        const marker = yield* tempPath("took")
         const frozen = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: true } })
-        yield* awaitFile(marker)
+        yield* untilFile(marker)
         assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0", "it took the first item")
         assert.strictEqual(yield* ProcessQueue.size(queue), 2, "and holds seven more, unacknowledged")
         yield* Process.kill(frozen)
@@ -340,9 +331,9 @@ describe("ProcessQueue", () => {
     it.live("items a live consumer fetched but stopped taking go back to the queue for others", () =>
       Effect.gen(function*() {
         const queue = yield* filledQueue(10)
-        const marker = markerPath("took")
+        const marker = yield* tempPath("took")
         const idle = yield* Process.spawn(Q.prefetchThenStop, { args: { queue, marker, busy: false } })
-        yield* awaitFile(marker)
+        yield* untilFile(marker)
         assert.strictEqual(Fs.readFileSync(marker, "utf8"), "0")
         yield* ProcessQueue.end(queue)
         // Without the give-back, this drain would wait forever for the 7 items the idle one holds.
@@ -354,9 +345,9 @@ describe("ProcessQueue", () => {
     it.live("a consumer SIGKILLed after taking many items: what it took is gone, what it only fetched comes back", () =>
       Effect.gen(function*() {
         const queue = yield* filledQueue(3000)
-        const marker = markerPath("took")
+        const marker = yield* tempPath("took")
         const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
-        yield* awaitFile(marker)
+        yield* untilFile(marker)
         const taken = JSON.parse(Fs.readFileSync(marker, "utf8")) as Array<number>
         assert.deepStrictEqual(taken, range(1000), "it took the first 1000, in order")
         assert.isBelow(yield* ProcessQueue.size(queue), 2000, "and holds more, fetched but not taken")
@@ -376,9 +367,9 @@ describe("ProcessQueue", () => {
         AckFile.setLimit(64)
         yield* Effect.addFinalizer(() => Effect.sync(() => AckFile.setLimit(1024 * 1024)))
         const queue = yield* filledQueue(3000)
-        const marker = markerPath("took")
+        const marker = yield* tempPath("took")
         const frozen = yield* Process.spawn(Q.takeThenFreeze, { args: { queue, count: 1000, marker } })
-        yield* awaitFile(marker)
+        yield* untilFile(marker)
         yield* Process.kill(frozen)
         yield* Process.join(frozen)
         assert.deepStrictEqual(JSON.parse(Fs.readFileSync(marker, "utf8")), range(1000))
@@ -445,7 +436,7 @@ describe("ProcessQueue", () => {
         const owner = yield* Scope.make()
         const queue = yield* ProcessQueue.make({ item: Schema.Number }).pipe(Scope.provide(owner))
         const waiters = [yield* Process.spawn(Q.getOrFail, { args: queue }), yield* Process.spawn(Q.getOrFail, { args: queue })]
-        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => Bridge.serving() >= 2, times: 250 }))
+        yield* until(() => Bridge.serving() >= 2)
         yield* Scope.close(owner, Exit.void)
         for (const p of waiters) {
           assert.instanceOf(yield* Effect.flip(Process.result(p)), ProcessQueueError.QueueClosedError)

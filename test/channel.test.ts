@@ -1,29 +1,27 @@
-import * as Fs from "node:fs"
 import * as Net from "node:net"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Channel from "../src/internal/channel.ts"
+import { tempPath } from "./utils/files.ts"
 
 /** A connected pair of real UNIX sockets: `near` is ours, `far` the other process's end. */
-const socketPair = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<{ near: Net.Socket; far: Net.Socket; server: Net.Server }>((resolve) => {
-      const path = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "emp-ch-")), "s")
-      const server = Net.createServer((far) => resolve({ near, far, server }))
-      server.listen(path)
-      const near = Net.connect(path)
-    })
-  ),
-  ({ far, near, server }) =>
-    Effect.sync(() => {
-      near.destroy()
-      far.destroy()
-      server.close()
-    })
-)
+const socketPair = Effect.flatMap(tempPath("socket"), (path) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<{ near: Net.Socket; far: Net.Socket; server: Net.Server }>((resolve) => {
+        const server = Net.createServer((far) => resolve({ near, far, server }))
+        server.listen(path)
+        const near = Net.connect(path)
+      })
+    ),
+    ({ far, near, server }) =>
+      Effect.sync(() => {
+        near.destroy()
+        far.destroy()
+        server.close()
+      })
+  ))
 
 describe("channel", () => {
   it.live("waiting for a congested socket to drain, again and again, leaves no listener behind", () =>
