@@ -156,7 +156,8 @@ export const make: <
  * Between slices of a few milliseconds, the loop lets a cancellation in; a single long call
  * is stopped by the pool's grace period, like all synchronous work. `run` must finish its
  * work before it returns: for anything asynchronous (a Promise, a timer, a queue), use
- * {@link make}.
+ * {@link make}. A `run` that returns a Promise anyway (an `async` function passes where no
+ * success is declared) fails its item with a defect that says so.
  *
  * **Python** `Pool.map(f, ...)` with a plain function `f`.
  *

@@ -212,6 +212,24 @@ describe("ProcessPool", () => {
       assert.include((fromChild as P.Odd).stack, "child.ts")
     }).pipe(Effect.scoped))
 
+  it.live("a Target.sync whose run returns a Promise: a defect that says so, and its rejection does not end the worker", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const pid = yield* ProcessPool.run(pool, P.nap, { tag: "before", ms: 0 })
+      const defect = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.syncButAsync, Path.join(dir, "pool"))))
+      assert.strictEqual(defect._tag, "UncaughtError")
+      assert.include(defect.message, `Target.sync "syncButAsync": run returned a Promise`)
+      // The work goes on unwaited, then rejects; the worker lives on.
+      yield* untilFile(Path.join(dir, "pool"))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(yield* ProcessPool.run(pool, P.nap, { tag: "after", ms: 0 }), pid, "the same worker")
+      // As a process of its own, the same defect.
+      const exit = yield* Effect.exit(Process.run(P.syncButAsync, { args: Path.join(dir, "process") }))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)), "run returned a Promise")
+    }).pipe(Effect.scoped))
+
   it.live("a long chunk of a Target.sync target, cancelled, stops between slices: its worker is not killed", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

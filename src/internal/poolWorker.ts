@@ -172,9 +172,16 @@ const encodeOutcomes = (
   { count, failures, values }: Outcomes
 ): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
   const codecs = internalTarget.codecs(target)
+  // Values that are their own JSON go as they are (and are no Promise).
+  if (failures.size === 0 && codecs.allPlainSuccess(values)) return { values }
+  const sync = internalTarget.syncRunOf(target)
+  if (sync !== undefined) {
+    for (let i = 0; i < count; i++) {
+      const defect = failures.has(i) ? undefined : internalTarget.returnedPromise(sync, values[i])
+      if (defect !== undefined) failures.set(i, defect)
+    }
+  }
   if (failures.size === 0) {
-    // Values that are their own JSON go as they are.
-    if (codecs.allPlainSuccess(values)) return { values }
     const encoded: Array<unknown> = []
     for (const value of values) {
       const exit = codecs.encodeSuccess(value)

@@ -47,6 +47,8 @@ export const make = (name: string, options: Options): Target.Any => {
 export interface SyncRun {
   readonly run: (args: unknown) => unknown
   readonly isError: (thrown: unknown) => boolean
+  /** What an item gets whose `run` returned a Promise (see `returnedPromise`). */
+  readonly promiseDefect: Exit.Failure<never, never>
 }
 
 const syncRuns = new WeakMap<Target.Any, SyncRun>()
@@ -58,10 +60,29 @@ export const syncRunOf = (target: Target.Any): SyncRun | undefined => syncRuns.g
 export const syncExit = (sync: SyncRun, thrown: unknown): Exit.Exit<never, unknown> =>
   sync.isError(thrown) ? Exit.fail(thrown) : Exit.die(thrown)
 
+/**
+ * A `Target.sync` function that returned a Promise: asynchronous work by mistake, which
+ * nothing would wait for (a `run` typed to return nothing accepts an `async` function).
+ * Its item is a defect that says what to do instead, not a silent success (or, with a
+ * success Schema, an `EncodeError` that does not say why).
+ */
+export const returnedPromise = (sync: SyncRun, value: unknown): Exit.Failure<never, never> | undefined => {
+  if (!Predicate.isPromiseLike(value)) return undefined
+  // It runs on, unwaited: its rejection must not end the process as an unhandled one.
+  value.then(undefined, () => undefined)
+  return sync.promiseDefect
+}
+
 export const makeSync = (name: string, options: Options): Target.Any => {
   const sync: SyncRun = {
     run: options.run,
-    isError: options.error === undefined ? () => false : Schema.is(options.error)
+    isError: options.error === undefined ? () => false : Schema.is(options.error),
+    promiseDefect: Exit.die(
+      new TypeError(
+        `Target.sync "${name}": run returned a Promise, which Target.sync does not wait for; ` +
+          "make asynchronous work a Target.make (Effect.promise)"
+      )
+    ) as Exit.Failure<never, never>
   }
   const target = make(name, {
     ...options,
@@ -69,7 +90,8 @@ export const makeSync = (name: string, options: Options): Target.Any => {
     run: (args) =>
       Effect.suspend(() => {
         try {
-          return Effect.succeed(sync.run(args))
+          const value = sync.run(args)
+          return returnedPromise(sync, value) ?? Effect.succeed(value)
         } catch (thrown) {
           return syncExit(sync, thrown)
         }
