@@ -64,6 +64,8 @@ export interface Subject {
   readonly map?: ((n: number) => Promise<void>) | undefined
   /** The map with its default chunking, of the same work as a plain function (ours only: `Target.sync`). */
   readonly mapSync?: ((n: number) => Promise<void>) | undefined
+  /** The map with its default chunking, of the same work in an `Effect.succeed` (ours only). */
+  readonly mapSucceed?: ((n: number) => Promise<void>) | undefined
   /** The map with a given chunk size (ours only: Python's `map(..., chunksize=k)`). */
   readonly mapChunked?: ((n: number, chunkSize: number) => Promise<void>) | undefined
   /** `tasks` busy loops of `ms` each, all at once. */
@@ -217,6 +219,10 @@ const ours = (name: string, options: ProcessPool.Options): Subject => {
     },
     mapSync: async (n) => {
       const results = await run(ProcessPool.map(pool, Targets.squareSync, range(n)))
+      check(results.length === n && results[n - 1] === (n - 1) ** 2, "wrong result")
+    },
+    mapSucceed: async (n) => {
+      const results = await run(ProcessPool.map(pool, Targets.squareSucceed, range(n)))
       check(results.length === n && results[n - 1] === (n - 1) ** 2, "wrong result")
     },
     mapChunked: async (n, chunkSize) => {

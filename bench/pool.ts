@@ -306,9 +306,15 @@ const throughput = async (summary: Record<string, unknown>) => {
       name: rows[i]!.name,
       run: () => s.name.startsWith("poolifier") ? rate(n3, () => s.map!(n3)) : repeatedRate(n3, () => s.map!(n3))
     }))
-    rows.splice(1, 0, { name: "ours map, Target.sync", workers: "process", n: n3 })
+    rows.splice(
+      1,
+      0,
+      { name: "ours map, Target.sync", workers: "process", n: n3 },
+      { name: "ours map, Effect.succeed", workers: "process", n: n3 }
+    )
     variants.push(
       { name: "ours map, Target.sync", run: () => repeatedRate(n3, () => ours.mapSync!(n3)) },
+      { name: "ours map, Effect.succeed", run: () => repeatedRate(n3, () => ours.mapSucceed!(n3)) },
       { name: "ours map, chunkSize 1", run: () => rate(chunk1N, () => ours.mapChunked!(chunk1N, 1)) },
       { name: "python map", run: () => pythonRate(["map", "--n", String(n3), "--rounds", String(mapRepeats)]) },
       { name: "python map, chunksize 1", run: () => pythonRate(["map", "--n", String(chunk1N), "--chunksize", "1"]) }
@@ -323,6 +329,11 @@ const throughput = async (summary: Record<string, unknown>) => {
       oursSync: round(medianOf(data, "ours map, Target.sync", "rate")),
       oursSyncOverPython: round(
         pairedRatio(data.get("ours map, Target.sync")!.get("rate")!, data.get("python map")!.get("rate")!),
+        3
+      ),
+      oursSucceed: round(medianOf(data, "ours map, Effect.succeed", "rate")),
+      oursSucceedOverPython: round(
+        pairedRatio(data.get("ours map, Effect.succeed")!.get("rate")!, data.get("python map")!.get("rate")!),
         3
       ),
       oursChunk1: round(medianOf(data, "ours map, chunkSize 1", "rate")),

@@ -89,6 +89,11 @@ describe("ProcessPool", () => {
       // in the same chunk, both ways.
       assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, [2, NaN, -Infinity, 3], { chunkSize: 4 }), [4, NaN, Infinity, 9])
       assert.deepStrictEqual(yield* ProcessPool.run(pool, P.square, Infinity), Infinity)
+      // Long chunks of numbers cross in binary, exactly (fractions, beyond int32); a chunk
+      // whose results hold an Infinity (a string in JSON) crosses as JSON.
+      const xs = range(300).map((i) => (i - 150) * 1.1 + 2 ** 31)
+      xs[150] = 1e200
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.square, xs, { chunkSize: 100 }), xs.map((x) => x * x))
       const from = new Date("2026-01-01T00:00:00Z")
       const later = yield* ProcessPool.map(pool, P.daysLater, [{ from, days: 1 }, { from, days: 31 }])
       assert.deepStrictEqual(later, [new Date("2026-01-02T00:00:00Z"), new Date("2026-02-01T00:00:00Z")])
@@ -212,6 +217,19 @@ describe("ProcessPool", () => {
       assert.include((fromChild as P.Odd).stack, "child.ts")
     }).pipe(Effect.scoped))
 
+  it.live("a worker whose message cannot be read: its task fails with a DecodeError at once, and it is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      for (const how of ["not JSON", "not a worker message"] as const) {
+        const before = yield* ProcessPool.run(pool, P.nap, { tag: how, ms: 0 })
+        const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.garble, how)))
+        assert.strictEqual(reason._tag, "DecodeError", how)
+        assert.include(reason.message, how === "not JSON" ? "not JSON: garbage" : "from ", how)
+        const after = yield* ProcessPool.run(pool, P.nap, { tag: how, ms: 0 })
+        assert.notStrictEqual(after, before, `${how}: a new worker runs the next task`)
+      }
+    }).pipe(Effect.scoped))
+
   it.live("a Target.sync whose run returns a Promise: a defect that says so, and its rejection does not end the worker", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
@@ -230,7 +248,10 @@ describe("ProcessPool", () => {
       assert.include(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)), "run returned a Promise")
     }).pipe(Effect.scoped))
 
-  it.live("a long chunk of a Target.sync target, cancelled, stops between slices: its worker is not killed", () =>
+  it.live.each([
+    { kind: "Target.sync target", target: P.syncBusy },
+    { kind: "target whose effects are Exits (Effect.succeed)", target: P.succeedBusy }
+  ])("a long chunk of a $kind, cancelled, stops between slices: its worker is not killed", ({ target }) =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const progress = Path.join(dir, "progress")
@@ -239,7 +260,7 @@ describe("ProcessPool", () => {
       const pool = yield* ProcessPool.make({ size: 1, gracePeriod: "10 minutes" }).pipe(Scope.provide(owner))
       // 2000 items of 5 ms in one chunk: 10 s of synchronous calls.
       const items = range(2000).map((i) => ({ i, ms: 5, progress }))
-      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, P.syncBusy, items, { chunkSize: 2000 }))
+      const mapping = yield* Effect.forkChild(ProcessPool.map(pool, target, items, { chunkSize: 2000 }))
       yield* untilFile(progress)
       yield* Fiber.interrupt(mapping)
       // Closing waits for the cancelled chunk to stop (as Python's close + join would).

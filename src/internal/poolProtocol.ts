@@ -3,11 +3,13 @@
  *
  * Arguments and results are carried as they are: they are the JSON the target's own
  * Schemas encoded, and the other side decodes them with those Schemas, so walking them
- * here as well would only check the same values twice.
+ * here as well would only check the same values twice. A chunk's arguments or results
+ * that are many numbers travel in binary (packedNumbers.ts).
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { DecodeError, EncodeError, SpawnError, UncaughtError } from "../ProcessError.ts"
+import * as PackedNumbers from "./packedNumbers.ts"
 import { Payload } from "./protocol.ts"
 
 /** Why an item has no exit: its target could not be loaded, or a payload did not fit, or it died. */
@@ -99,14 +101,53 @@ const isPlainChunkResult = (u: unknown): boolean =>
 const isPlainResults = (u: unknown): u is WorkerMessage =>
   isObject(u) && u._tag === "Results" && Array.isArray(u.chunks) && u.chunks.every(isPlainChunkResult)
 
-export const encodePoolMessage = (message: PoolMessage): Schema.Json =>
-  message._tag === "Run" && message.targets.length === 0 ? message as unknown as Schema.Json : encodePoolMessageSchema(message)
+// Chunks' arguments and results that are numbers travel in binary (see packedNumbers.ts):
+// packed once the message is JSON, unpacked before it is checked.
 
-export const decodePoolMessage = (u: unknown): Result.Result<PoolMessage, Schema.SchemaError> =>
-  isPlainRun(u) ? Result.succeed(u) : decodePoolMessageSchema(u)
+/** `json` with the `key` array of each of its chunks packed (the chunks are copied, not changed). */
+const packChunks = <M extends { readonly chunks: ReadonlyArray<object> }>(json: M, key: "args" | "values"): M => {
+  let chunks: Array<object> | undefined
+  json.chunks.forEach((chunk, i) => {
+    const values = (chunk as Record<string, unknown>)[key]
+    if (!Array.isArray(values)) return
+    const packed = PackedNumbers.pack(values)
+    if (packed === values) return
+    chunks ??= json.chunks.slice()
+    chunks[i] = { ...chunk, [key]: packed }
+  })
+  return chunks === undefined ? json : { ...json, chunks }
+}
 
-export const encodeWorkerMessage = (message: WorkerMessage): Schema.Json =>
-  isPlainResults(message) ? message as unknown as Schema.Json : encodeWorkerMessageSchema(message)
+/** Unpacks, in place, the `key` of each chunk of a message just parsed (anything malformed is left to the checks). */
+const unpackChunks = (u: unknown, key: "args" | "values"): void => {
+  if (!isObject(u) || !Array.isArray(u.chunks)) return
+  for (const chunk of u.chunks) {
+    if (!isObject(chunk)) continue
+    const values = chunk[key]
+    // Only a pack is replaced: a key left out must stay out (an optional key set to `undefined` is refused).
+    const unpacked = PackedNumbers.unpack(values)
+    if (unpacked !== values) chunk[key] = unpacked
+  }
+}
 
-export const decodeWorkerMessage = (u: unknown): Result.Result<WorkerMessage, Schema.SchemaError> =>
-  isPlainResults(u) ? Result.succeed(u) : decodeWorkerMessageSchema(u)
+export const encodePoolMessage = (message: PoolMessage): Schema.Json => {
+  if (message._tag === "Cancel") return encodePoolMessageSchema(message)
+  const json = message.targets.length === 0 ? message : encodePoolMessageSchema(message) as unknown as typeof message
+  return packChunks(json, "args") as unknown as Schema.Json
+}
+
+export const decodePoolMessage = (u: unknown): Result.Result<PoolMessage, Schema.SchemaError> => {
+  unpackChunks(u, "args")
+  return isPlainRun(u) ? Result.succeed(u) : decodePoolMessageSchema(u)
+}
+
+export const encodeWorkerMessage = (message: WorkerMessage): Schema.Json => {
+  if (message._tag === "Idle") return encodeWorkerMessageSchema(message)
+  const json = isPlainResults(message) ? message : encodeWorkerMessageSchema(message) as unknown as typeof message
+  return packChunks(json, "values") as unknown as Schema.Json
+}
+
+export const decodeWorkerMessage = (u: unknown): Result.Result<WorkerMessage, Schema.SchemaError> => {
+  unpackChunks(u, "values")
+  return isPlainResults(u) ? Result.succeed(u) : decodeWorkerMessageSchema(u)
+}

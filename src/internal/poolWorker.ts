@@ -53,15 +53,33 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
   if (sync !== undefined) return runSyncItems(sync, args, decode, outcomes)
   let next = 0
   let scope = Scope.makeUnsafe()
-  /** Starts item `next`: the task's effect (a failure ends the loop, see above). */
+  /**
+   * Starts item `next`: the task's effect (a failure ends the loop, see above). An item
+   * whose effect is already an `Exit` (`Effect.succeed(f(x))`) needs no fiber step: its
+   * value is recorded here and the next item starts, in a plain loop (the last item's
+   * effect is returned, for the fiber's `step` to record). The loop lets the fiber yield
+   * every `sliceMs`, so that a cancellation can stop a long chunk.
+   */
+  const values = outcomes.values
   const runNext = (): Effect.Effect<unknown, unknown, Scope.Scope> => {
-    const index = next++
-    const item = decode === undefined ? args[index] : decode(index)
-    if (item === refused) return Effect.void
-    try {
-      return target.run(item)
-    } catch (defect) {
-      return Effect.die(defect)
+    let plain = 0
+    let sliceStart = 0
+    while (true) {
+      const index = next++
+      const item = decode === undefined ? args[index] : decode(index)
+      let effect: Effect.Effect<unknown, unknown, Scope.Scope>
+      try {
+        effect = item === refused ? Effect.void : target.run(item)
+      } catch (defect) {
+        return Effect.die(defect)
+      }
+      if (next === args.length || !Exit.isExit(effect) || Exit.isFailure(effect)) return effect
+      values[index] = effect.value
+      // The clock is read every 64 plain items, not for each (a read costs about as much as one).
+      if ((++plain & 63) !== 0) continue
+      const now = performance.now()
+      if (plain === 64) sliceStart = now
+      else if (now - sliceStart >= sliceMs) return Effect.as(Effect.yieldNow, effect.value)
     }
   }
   const itemExit = (index: number): Exit.Exit<unknown, unknown> => {

@@ -86,6 +86,8 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   channel: Channel.Channel | undefined = undefined
   /** Where the child's pushes go (a pool, for its workers): called as they are read, not through the reader. */
   onPush: ((payload: unknown) => void) | undefined = undefined
+  /** Told of a line from the child that could not be read, or a push `onPush` threw on (it is also logged). */
+  onMalformed: ((message: string) => void) | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
@@ -247,6 +249,7 @@ const spawnChild = <A, E>(
             return self.onPush(message.payload)
           } catch (error) {
             // A bug in the handler, not the child's: reported like a bad message, not thrown into the socket.
+            self.onMalformed?.(`a push could not be handled: ${errorMessage(error)}`)
             return Queue.offerUnsafe(inbox, new Malformed(JSON.stringify(message).slice(0, 200), error))
           }
         }
@@ -254,7 +257,10 @@ const spawnChild = <A, E>(
         if (settle !== undefined) return link.onSettle(settle)
         Queue.offerUnsafe(inbox, message)
       },
-      onMalformed: (line, error) => Queue.offerUnsafe(inbox, new Malformed(line, error)),
+      onMalformed: (line, error) => {
+        self.onMalformed?.(`not JSON: ${line}`)
+        Queue.offerUnsafe(inbox, new Malformed(line, error))
+      },
       onClose: () => Queue.endUnsafe(inbox)
     })
     self.channel = channel

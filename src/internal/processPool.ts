@@ -73,6 +73,7 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
       stopping: 0
     }
     process.onPush = (payload) => onWorkerMessage(pool, worker, payload)
+    process.onMalformed = (message) => replaceUnreadable(pool, worker, message)
     pool.workers.add(worker)
     const started = yield* Effect.exit(Scope.provide(internalProcess.start(process), scope))
     if (Exit.isFailure(started)) return onWorkerExit(pool, worker, 1)
@@ -81,7 +82,7 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
 
 const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown) => {
   const decoded = PoolProtocol.decodeWorkerMessage(payload)
-  if (decoded._tag === "Failure") return
+  if (decoded._tag === "Failure") return replaceUnreadable(pool, worker, decoded.failure.message)
   const message = decoded.success
   if (message._tag === "Idle") {
     worker.ready = true
@@ -153,18 +154,39 @@ const itemExit = (target: Target.Any, item: PoolProtocol.ItemResult): ItemExit =
 const onWorkerExit = (pool: PoolImpl, worker: Worker, exitCode: number) => {
   if (!pool.workers.delete(worker)) return
   pool.fork(Scope.close(worker.scope, Exit.void))
-  const crashed = poolError(new WorkerCrashedError({ worker: worker.process.name, exitCode }))
-  for (const job of worker.inFlight.values()) {
-    clearTimeout(job.killTimer)
-    if (!job.cancelled) finish(job, allFail(job.args.length, crashed))
-  }
-  worker.inFlight.clear()
+  failInFlight(worker, poolError(new WorkerCrashedError({ worker: worker.process.name, exitCode })))
   if (pool.status === "closed") return checkIdle(pool)
   if (!worker.ready && ++pool.crashes >= pool.settings.crashLoopLimit) {
     return failPool(pool, poolError(new CrashLoopError({ failures: pool.crashes, exitCode })))
   }
   // A retiring worker's replacement was started before it retired.
   if (!worker.retiring) pool.fork(spawnWorker(pool))
+  dispatch(pool)
+  checkIdle(pool)
+}
+
+/** Fails every task a worker holds (the cancelled ones have no caller left). */
+const failInFlight = (worker: Worker, error: ProcessPoolError) => {
+  for (const job of worker.inFlight.values()) {
+    clearTimeout(job.killTimer)
+    if (!job.cancelled) finish(job, allFail(job.args.length, error))
+  }
+  worker.inFlight.clear()
+}
+
+/**
+ * A worker sent a message the pool cannot read (a bug, or something else writing to its
+ * channel): the results it held may be lost, so its tasks fail now with a `DecodeError`,
+ * and it is replaced, not trusted with more.
+ */
+const replaceUnreadable = (pool: PoolImpl, worker: Worker, message: string) => {
+  if (!pool.workers.has(worker)) return
+  failInFlight(worker, poolError(new DecodeError({ payload: "message", message: `from ${worker.process.name}: ${message}` })))
+  if (!worker.retiring) {
+    worker.retiring = true
+    if (pool.status !== "closed") pool.fork(spawnWorker(pool))
+  }
+  pool.fork(Scope.close(worker.scope, Exit.void))
   dispatch(pool)
   checkIdle(pool)
 }
