@@ -217,6 +217,27 @@ describe("ProcessPool", () => {
       assert.include((fromChild as P.Odd).stack, "child.ts")
     }).pipe(Effect.scoped))
 
+  it.live("bursts of every size from 1 to 600 tasks are all answered (the worker's runner restarts)", () =>
+    Effect.gen(function*() {
+      // A worker runs the tasks it is sent in one fiber, started when work comes and ended
+      // when there is none. Where that fiber ends (its exit handled, but the fiber yields
+      // before it is done) depends on how many operations a burst took: sizes 1 to 600 of
+      // two targets cross Effect's 2048-operation yield many times, at every offset.
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 1000 })
+      for (const target of [P.syncSquare, P.square]) {
+        for (let size = 1; size <= 600; size++) {
+          const burst = range(size)
+          const results = yield* Effect.forEach(burst, (i) => ProcessPool.run(pool, target, i), { concurrency: "unbounded" }).pipe(
+            Effect.timeoutOrElse({
+              duration: "10 seconds",
+              orElse: () => Effect.die(new Error(`${target.name}: a burst of ${size} was not answered in 10 s (${String(pool)})`))
+            })
+          )
+          assert.strictEqual(results[size - 1], burst[size - 1]! ** 2)
+        }
+      }
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
   it.live("a worker whose message cannot be read: its task fails with a DecodeError at once, and it is replaced", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1 })

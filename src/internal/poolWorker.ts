@@ -53,6 +53,7 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
   if (sync !== undefined) return runSyncItems(sync, args, decode, outcomes)
   let next = 0
   let scope = Scope.makeUnsafe()
+  const values = outcomes.values
   /**
    * Starts item `next`: the task's effect (a failure ends the loop, see above). An item
    * whose effect is already an `Exit` (`Effect.succeed(f(x))`) needs no fiber step: its
@@ -60,7 +61,6 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
    * effect is returned, for the fiber's `step` to record). The loop lets the fiber yield
    * every `sliceMs`, so that a cancellation can stop a long chunk.
    */
-  const values = outcomes.values
   const runNext = (): Effect.Effect<unknown, unknown, Scope.Scope> => {
     let plain = 0
     let sliceStart = 0
@@ -84,14 +84,14 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
   }
   const itemExit = (index: number): Exit.Exit<unknown, unknown> => {
     const failure = outcomes.failures.get(index)
-    return failure === undefined || !Exit.isExit(failure) ? Exit.succeed(outcomes.values[index]) : failure
+    return failure === undefined || !Exit.isExit(failure) ? Exit.succeed(values[index]) : failure
   }
   /** Runs items in `scope` until one fails or uses the scope, or none are left. */
   const untilStop = Effect.whileLoop({
     while: () => next < args.length && scope.state._tag === "Empty",
     body: runNext,
     step: (value) => {
-      outcomes.values[next - 1] = value
+      values[next - 1] = value
     }
   })
   const newScope = Effect.sync(() => {
@@ -309,6 +309,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       // finishes is answered at once, while the next one runs.
       const backlog = new Map<number, PoolProtocol.Chunk>()
       let runner: Fiber.Fiber<void, never> | undefined
+      /** From a runner's start until its exit is handled (which may come before its fiber is done). */
+      let running = false
       /** The runner is being interrupted to stop its chunk (a cancellation), not the worker. */
       let cancelling = false
       const runBacklog = Effect.whileLoop({
@@ -327,6 +329,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           Effect.sync(() => {
             // Interrupted before its chunk began: that chunk is cancelled too.
             if (current !== undefined) answer({ id: current, ms: 0, cancelled: true })
+            running = false
             runner = undefined
             // Chunks that came while it was ending, or after the one cancelled, get a new
             // runner (not when the worker itself is stopping).
@@ -338,9 +341,14 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         )
       )
       const startRunner = () => {
-        if (runner !== undefined || backlog.size === 0) return
+        if (running || backlog.size === 0) return
+        running = true
         const fiber = fork(runBacklog)
-        if (fiber.pollUnsafe() === undefined) runner = fiber
+        // `fork` runs it at once, as far as it gets. It may have ended already, and even
+        // started the next runner; or its exit may have been handled while the fiber, out
+        // of operations, yields before it is done (asking the fiber whether it is done then
+        // said no, and left a runner set that nothing would clear: the worker stopped).
+        if (running && runner === undefined) runner = fiber
       }
       const cancel = (id: number) => {
         // Not begun: dropped, and answered now (the pool holds back work from a worker
