@@ -30,6 +30,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as calls from "./internal/poolCalls.ts"
 import * as internal from "./internal/processPool.ts"
 import { isProcessPoolError, type ProcessPoolError } from "./ProcessPoolError.ts"
 import type * as Target from "./Target.ts"
@@ -189,7 +190,7 @@ export const run: {
     options?: TaskOptions
   ): Effect.Effect<A, E | ProcessPoolError> =>
     (options?.retry === undefined
-      ? internal.runOne(self, target, args, options?.timeout)
+      ? calls.runOne(self, target, args, options?.timeout)
       : Effect.flatMap(submitChunk(self, target, [args], options), internal.firstExit)) as Effect.Effect<A, E | ProcessPoolError>
 )
 
@@ -229,7 +230,7 @@ const submitChunk = (
   items: ReadonlyArray<unknown>,
   options: TaskOptions | undefined
 ): Effect.Effect<internal.ChunkOutcome> => {
-  const once = internal.submit(self, target, items, options?.timeout)
+  const once = calls.submit(self, target, items, options?.timeout)
   const retry = options?.retry
   if (retry === undefined) return once
   return once.pipe(
@@ -330,7 +331,7 @@ export const mapExits: {
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError> =>
-  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
+  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<Exit.Exit<unknown, unknown>>> = []
     return runChunks(self, target, chunks, options, (outcome, i) =>
       Effect.sync(() => {
@@ -393,7 +394,7 @@ export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
+  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<unknown>> = []
     return runChunks(self, target, chunks, options, (outcome, i) => {
       const values = successes(outcome)
@@ -417,7 +418,7 @@ export const mapUnordered: MapFunction = dual(isPoolFirst, <Args, A, E>(
   items: Iterable<Args>,
   options?: MapOptions
 ): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(internal.chunksOf(self, items, options?.chunkSize), (chunks) => {
+  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
     const results: Array<ReadonlyArray<unknown>> = []
     return runChunks(self, target, chunks, options, (outcome) => {
       const values = successes(outcome)
