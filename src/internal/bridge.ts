@@ -104,7 +104,7 @@ export const serveChild = (send: (message: Protocol.ParentMessage) => void, acks
   // channel: not in the scope the child was spawned in, which is already closing while
   // it waits for the child to end, and would cut short the calls the child still makes.
   const scope = Scope.makeUnsafe()
-  const running = new Map<number, Fiber.Fiber<void>>()
+  const running = new Map<number, Fiber.Fiber<unknown, unknown>>()
   const cancelled = new Set<number>()
   const unsettled = new Map<number, Delivery>()
   let nextDelivery = 0
@@ -169,13 +169,17 @@ export const serveChild = (send: (message: Protocol.ParentMessage) => void, acks
     onCall: (call) =>
       closed
         ? Effect.void
-        : Effect.forkIn(Effect.andThen(Effect.sync(readAcks), run(call)), scope, { startImmediately: true }).pipe(
-          Effect.flatMap((fiber) =>
-            Effect.sync(() => {
-              if (fiber.pollUnsafe() === undefined) running.set(call.id, fiber)
-            })
-          )
-        ),
+        : Effect.forkIn(
+          // The fiber registers itself, and its exit removes it (see `run`). Asking it after
+          // the fork whether it is done could be wrong: its exit may be handled while it
+          // yields before it is done, and a stale entry would stay.
+          Effect.withFiber((fiber) => {
+            running.set(call.id, fiber)
+            return Effect.andThen(Effect.sync(readAcks), run(call))
+          }),
+          scope,
+          { startImmediately: true }
+        ).pipe(Effect.asVoid),
     onCancel: (id) => {
       const fiber = running.get(id)
       if (fiber !== undefined) {
