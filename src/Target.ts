@@ -106,6 +106,10 @@ export interface Options<ArgsS extends Codec<any>, SuccessS extends Codec<any>, 
  * to `Schema.Never`. With `kind: true` the target is a kind of process: its processes
  * get default names `<name>-N` instead of `Process-N`.
  *
+ * In a `ProcessPool`, a `run` whose effect is already done (`Effect.succeed(f(x))`,
+ * `Effect.fail(e)`: an `Exit`) costs no fiber step per item, almost as little as a
+ * {@link sync} target; `Effect.sync(() => f(x))` runs through the fiber loop.
+ *
  * **Python** `Process(target=f, args=...)` takes any callable and pickles its
  * arguments; here the target and its arguments are typed, and the arguments are
  * validated in the parent before anything is spawned. A kind replaces a subclass of
