@@ -210,6 +210,14 @@ describe("ProcessPool", () => {
       assert.strictEqual(uncaught.name, "RangeError")
       assert.strictEqual(uncaught.message, "four is right out")
       assert.deepStrictEqual(yield* Effect.flip(ProcessPool.run(pool, P.syncEvenSquare, 3)), new P.Odd({ n: 3 }))
+      // Tasks one by one: tiny chunks, which a worker runs at once, without an Effect around them.
+      const oneByOne = yield* Effect.forEach(range(40), (n) => Effect.exit(ProcessPool.run(pool, P.syncEvenSquare, n)), {
+        concurrency: "unbounded"
+      })
+      oneByOne.forEach((exit, n) => {
+        if (n === 4) return assert.strictEqual(reasonOf(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)._tag, "UncaughtError")
+        assert.deepStrictEqual(exit, n % 2 === 1 ? Exit.fail(new P.Odd({ n })) : Exit.succeed(n * n), `task ${n}`)
+      })
       // As a process of its own, too; the typed error has the child's stack.
       assert.strictEqual(yield* Process.run(P.syncEvenSquare, { args: 6 }), 36)
       const fromChild = yield* Effect.flip(Process.run(P.syncEvenSquare, { args: 5 }))
