@@ -176,6 +176,10 @@ describe("ProcessPool", () => {
       ], { chunkSize: 5 })
       assert.deepStrictEqual(logs[1], ["acquire a", "run a", "release a", "run b"], "a's release ran before b")
       assert.deepStrictEqual(logs[4], ["acquire a", "run a", "release a", "run b", "run c", "acquire d", "run d", "release d", "run e"])
+      // A task alone (a chunk of one item, run without the loop) gets its scope too.
+      yield* ProcessPool.run(pool, P.scoped, { id: "f", useScope: true })
+      const after = yield* ProcessPool.run(pool, P.scoped, { id: "g", useScope: false })
+      assert.deepStrictEqual(after.slice(-4), ["acquire f", "run f", "release f", "run g"])
     }).pipe(Effect.scoped))
 
   it.live("a run that throws, or a success its Schema refuses, fails that item only, with a typed error", () =>

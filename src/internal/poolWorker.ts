@@ -51,6 +51,7 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
   const outcomes: Outcomes = { count: args.length, values: [], failures: new Map() }
   const decode = decoder(target, args, outcomes)
   if (sync !== undefined) return runSyncItems(sync, args, decode, outcomes)
+  if (args.length === 1) return runSingle(target, decode === undefined ? args[0] : decode(0), outcomes)
   let next = 0
   let scope = Scope.makeUnsafe()
   const values = outcomes.values
@@ -108,6 +109,31 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
     Effect.as(outcomes),
     Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt()))
   )
+}
+
+/**
+ * A chunk of one item (a task submitted alone): its effect in a scope of its own, with
+ * none of the loop's machinery around it.
+ */
+const runSingle = (target: Target.Any, item: unknown, outcomes: Outcomes): Effect.Effect<Outcomes> => {
+  if (item === refused) return Effect.succeed(outcomes)
+  let effect: Effect.Effect<unknown, unknown, Scope.Scope>
+  try {
+    effect = target.run(item)
+  } catch (defect) {
+    effect = Effect.die(defect)
+  }
+  const record = (exit: Exit.Exit<unknown, unknown>) => {
+    if (Exit.isSuccess(exit)) outcomes.values[0] = exit.value
+    else outcomes.failures.set(0, exit)
+    return outcomes
+  }
+  if (Exit.isExit(effect)) return Effect.succeed(record(effect))
+  const scope = Scope.makeUnsafe()
+  return Effect.flatMap(Effect.exit(Effect.provideService(effect, Scope.Scope, scope)), (exit) =>
+    scope.state._tag === "Empty" ? Effect.succeed(record(exit)) : Effect.as(Scope.close(scope, exit), record(exit))).pipe(
+      Effect.onInterrupt(() => Scope.close(scope, Exit.interrupt()))
+    )
 }
 
 /** Marks an item whose arguments could not be decoded (its failure is recorded). */
