@@ -39,6 +39,17 @@ interface Outcomes {
   readonly failures: Map<number, Failure>
 }
 
+const emptyOutcomes = (count: number): Outcomes => ({ count, values: [], failures: new Map() })
+
+/** An item's effect; a `run` that throws instead of returning one is a defect. */
+const effectOf = (target: Target.Any, item: unknown): Effect.Effect<unknown, unknown, Scope.Scope> => {
+  try {
+    return target.run(item)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
 /**
  * Runs a chunk's items one after the other, in a loop that stops only at a failure (rare):
  * the failure is recorded, and the loop goes on from the next item. Each item gets its own
@@ -48,7 +59,7 @@ interface Outcomes {
  */
 const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effect<Outcomes> => {
   const sync = internalTarget.syncRunOf(target)
-  const outcomes: Outcomes = { count: args.length, values: [], failures: new Map() }
+  const outcomes = emptyOutcomes(args.length)
   const decode = decoder(target, args, outcomes)
   if (sync !== undefined) return runSyncItems(sync, args, decode, outcomes)
   if (args.length === 1) return runSingle(target, decode === undefined ? args[0] : decode(0), outcomes)
@@ -68,12 +79,7 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
     while (true) {
       const index = next++
       const item = decode === undefined ? args[index] : decode(index)
-      let effect: Effect.Effect<unknown, unknown, Scope.Scope>
-      try {
-        effect = item === refused ? Effect.void : target.run(item)
-      } catch (defect) {
-        return Effect.die(defect)
-      }
+      const effect = item === refused ? Effect.void : effectOf(target, item)
       if (next === args.length || !Exit.isExit(effect) || Exit.isFailure(effect)) return effect
       values[index] = effect.value
       // The clock is read every 64 plain items, not for each (a read costs about as much as one).
@@ -117,12 +123,7 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
  */
 const runSingle = (target: Target.Any, item: unknown, outcomes: Outcomes): Effect.Effect<Outcomes> => {
   if (item === refused) return Effect.succeed(outcomes)
-  let effect: Effect.Effect<unknown, unknown, Scope.Scope>
-  try {
-    effect = target.run(item)
-  } catch (defect) {
-    effect = Effect.die(defect)
-  }
+  const effect = effectOf(target, item)
   const record = (exit: Exit.Exit<unknown, unknown>) => {
     if (Exit.isSuccess(exit)) outcomes.values[0] = exit.value
     else outcomes.failures.set(0, exit)
@@ -320,6 +321,14 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         const perItem = itemMs.get(chunk.target)
         return perItem !== undefined && perItem * chunk.args.length < tinyChunkMs
       }
+      /** Answers a chunk with its outcomes, and how long it took since `start`. */
+      const answerOutcomes = (chunk: PoolProtocol.Chunk, target: Target.Any, outcomes: Outcomes, start: number) => {
+        const ms = Math.round((performance.now() - start) * 1000) / 1000
+        answer({ id: chunk.id, ms: timed(chunk, ms), ...encodeOutcomes(target, outcomes) })
+      }
+      /** Answers every item of a chunk with the same failure. */
+      const answerFailure = (chunk: PoolProtocol.Chunk, failure: PoolProtocol.TaskFailure) =>
+        answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
       /**
        * Runs a chunk of a `Target.sync` target at once, with no Effect around it (which
        * costs more than a trivial item), if it has one item (a cancellation cannot stop a
@@ -333,33 +342,28 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         if (sync === undefined || (chunk.args.length > 1 && !isTiny(chunk))) return false
         const start = performance.now()
         try {
-          const outcomes: Outcomes = { count: chunk.args.length, values: [], failures: new Map() }
+          const outcomes = emptyOutcomes(chunk.args.length)
           runSyncRange(sync, chunk.args, decoder(target, chunk.args, outcomes), outcomes, 0, outcomes.count)
-          const ms = Math.round((performance.now() - start) * 1000) / 1000
-          answer({ id: chunk.id, ms: timed(chunk, ms), ...encodeOutcomes(target, outcomes) })
+          answerOutcomes(chunk, target, outcomes, start)
         } catch (defect) {
-          const failure = uncaught(defect)
-          answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
+          answerFailure(chunk, uncaught(defect))
         }
         return true
       }
       /** Runs a chunk and answers it once: its outcomes, a failure per item, or `cancelled`. */
       const runChunk = (chunk: PoolProtocol.Chunk) => {
         const start = performance.now()
-        const elapsed = () => Math.round((performance.now() - start) * 1000) / 1000
         const run = (target: Loaded) =>
           target instanceof SpawnError
-            ? Effect.sync(() => answer({ id: chunk.id, ms: elapsed(), items: chunk.args.map(() => ({ failure: target })) }))
-            : Effect.map(runItems(target, chunk.args), (outcomes) =>
-              answer({ id: chunk.id, ms: timed(chunk, elapsed()), ...encodeOutcomes(target, outcomes) }))
+            ? Effect.sync(() => answerFailure(chunk, target))
+            : Effect.map(runItems(target, chunk.args), (outcomes) => answerOutcomes(chunk, target, outcomes, start))
         const target = targets.get(chunk.target) ?? new SpawnError({ message: `no target numbered ${chunk.target}` })
         return (target instanceof Promise ? Effect.flatMap(Effect.promise(() => target), run) : run(target)).pipe(
           Effect.onExit((exit) =>
             Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => {
               // Cancelled: no items, but the pool learns that the chunk has stopped.
               if (Cause.hasInterruptsOnly(exit.cause)) return answer({ id: chunk.id, ms: 0, cancelled: true })
-              const failure = uncaught(Cause.squash(exit.cause))
-              answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
+              answerFailure(chunk, uncaught(Cause.squash(exit.cause)))
             })
           )
         )
