@@ -47,8 +47,8 @@ export const make = (name: string, options: Options): Target.Any => {
 export interface SyncRun {
   readonly run: (args: unknown) => unknown
   readonly isError: (thrown: unknown) => boolean
-  /** What an item gets whose `run` returned a Promise (see `returnedPromise`). */
-  readonly promiseDefect: Exit.Failure<never, never>
+  /** The target's name, for the message of `returnedPromise`. */
+  readonly name: string
 }
 
 const syncRuns = new WeakMap<Target.Any, SyncRun>()
@@ -70,19 +70,19 @@ export const returnedPromise = (sync: SyncRun, value: unknown): Exit.Failure<nev
   if (!Predicate.isPromiseLike(value)) return undefined
   // It runs on, unwaited: its rejection must not end the process as an unhandled one.
   value.then(undefined, () => undefined)
-  return sync.promiseDefect
+  return Exit.die(
+    new TypeError(
+      `Target.sync "${sync.name}": run returned a Promise, which Target.sync does not wait for; ` +
+        "make asynchronous work a Target.make (Effect.promise)"
+    )
+  ) as Exit.Failure<never, never>
 }
 
 export const makeSync = (name: string, options: Options): Target.Any => {
   const sync: SyncRun = {
     run: options.run,
     isError: options.error === undefined ? () => false : Schema.is(options.error),
-    promiseDefect: Exit.die(
-      new TypeError(
-        `Target.sync "${name}": run returned a Promise, which Target.sync does not wait for; ` +
-          "make asynchronous work a Target.make (Effect.promise)"
-      )
-    ) as Exit.Failure<never, never>
+    name
   }
   const target = make(name, {
     ...options,
