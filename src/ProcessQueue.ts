@@ -120,9 +120,10 @@ export const make = <A>(options: {
  * argument Schema).
  *
  * - `prefetch`: how many items a `get` may fetch at once. Fetched items are kept for the
- *   next `get`s; they stay the owner's until taken, and go back to the queue if the
- *   consumer ends first (so nothing is lost or taken twice), or if it stops taking them
- *   for a while (50 ms, or 4 times its usual time per item), so that another consumer can.
+ *   next `get`s; they stay the owner's until taken, and go back to the front of the queue,
+ *   in their order, if the consumer ends first (so nothing is lost or taken twice), or if
+ *   it stops taking them for a while (50 ms, or 4 times its usual time per item), so that
+ *   another consumer can.
  *   - Default: adaptive. A consumer asks for as many items as it gets through in one round
  *     trip to the owner (from moving averages of both), between 1 and 256: a consumer that
  *     spends milliseconds on each item fetches one at a time and leaves the rest to others;

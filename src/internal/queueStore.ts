@@ -5,7 +5,8 @@
  * Rules that make "nothing lost, nothing duplicated" hold:
  * - an item handed to a child is *in flight* until the child acknowledges it; it still
  *   takes a slot of a bounded queue, and goes back to the front if the child gives up or
- *   dies;
+ *   dies; items that come back together (what a consumer fetched and did not take) keep
+ *   their order there;
  * - a waiting taker that is interrupted after it was handed an item puts it back;
  * - after `end`, takers see `Done` only when no item is left *and* none is in flight, so
  *   an item coming back from a dead consumer still reaches a live one;
@@ -37,6 +38,8 @@ export interface Store {
   readonly capacity: number
   items: Array<Item>
   head: number
+  /** Items that came back, in the order they came: they go in front of `items` before the next take. */
+  returned: Array<Item>
   inFlight: number
   readonly takers: Array<Taker>
   readonly putters: Array<Putter>
@@ -50,6 +53,7 @@ export const make = (capacity: number): Store => ({
   capacity,
   items: [],
   head: 0,
+  returned: [],
   inFlight: 0,
   takers: [],
   putters: [],
@@ -62,10 +66,11 @@ export const make = (capacity: number): Store => ({
 /** What a wait does: block (optionally with a timeout in ms), or not at all. */
 export type Wait = { readonly _tag: "Block"; readonly timeout: number | undefined } | { readonly _tag: "NoWait" }
 
-export const size = (store: Store): number => store.items.length - store.head
+export const size = (store: Store): number => store.items.length - store.head + store.returned.length
 export const isFull = (store: Store): boolean => size(store) + store.inFlight >= store.capacity
 
 const shift = (store: Store): Item => {
+  if (store.returned.length > 0) returnedToFront(store)
   const item = store.items[store.head]!
   store.items[store.head++] = null
   if (store.head > 1024 && store.head * 2 > store.items.length) {
@@ -98,12 +103,31 @@ const accept = (store: Store, item: Item) => {
   if (!handToTaker(store, item)) store.items.push(item)
 }
 
-/** An item that came back: to a waiting taker, else to the front. */
+/**
+ * An item that came back: to a waiting taker, else to the front. A consumer gives back
+ * what it fetched and did not take one item after another, in order: were each put in
+ * front of the one before it, the next consumer would take them in reverse. So they wait
+ * in `returned` and go in front together, in the order they came, before the next take.
+ */
 const giveBack = (store: Store, item: Item) => {
   if (store.closed !== undefined) return
-  if (!handToTaker(store, item)) toFront(store, item)
+  // A taker waits only on an empty queue: `returned` is empty whenever one can take this.
+  if (!handToTaker(store, item)) store.returned.push(item)
 }
 
+const returnedToFront = (store: Store) => {
+  const returned = store.returned
+  store.returned = []
+  if (store.head >= returned.length) {
+    store.head -= returned.length
+    for (let i = 0; i < returned.length; i++) store.items[store.head + i] = returned[i]!
+  } else {
+    store.items = returned.concat(store.head === 0 ? store.items : store.items.slice(store.head))
+    store.head = 0
+  }
+}
+
+/** An item just taken off the front goes back there (no taker wanted it). */
 const toFront = (store: Store, item: Item) => {
   if (store.head > 0) store.items[--store.head] = item
   else store.items.unshift(item)
@@ -275,6 +299,7 @@ export const shutdown = (store: Store, error: QueueClosedError): void => {
   store.closed = error
   store.items = []
   store.head = 0
+  store.returned = []
   for (const taker of store.takers.splice(0)) Deferred.doneUnsafe(taker.deferred, Exit.fail(error))
   for (const putter of store.putters.splice(0)) Deferred.doneUnsafe(putter.deferred, Exit.fail(error))
   for (const joiner of store.joiners.splice(0)) Deferred.doneUnsafe(joiner, Exit.fail(error))
