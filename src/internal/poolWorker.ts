@@ -117,18 +117,21 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
   )
 }
 
+/** Records the exit of a chunk's only item. */
+const recordOne = (outcomes: Outcomes, exit: Exit.Exit<unknown, unknown>): Outcomes => {
+  if (Exit.isSuccess(exit)) outcomes.values[0] = exit.value
+  else outcomes.failures.set(0, exit)
+  return outcomes
+}
+
 /**
- * A chunk of one item (a task submitted alone): its effect in a scope of its own, with
- * none of the loop's machinery around it.
+ * A chunk of one item run on its own (a task alone whose target was still loading, an
+ * initializer): its effect in a scope of its own, with none of the loop's machinery.
  */
 const runSingle = (target: Target.Any, item: unknown, outcomes: Outcomes): Effect.Effect<Outcomes> => {
   if (item === refused) return Effect.succeed(outcomes)
   const effect = effectOf(target, item)
-  const record = (exit: Exit.Exit<unknown, unknown>) => {
-    if (Exit.isSuccess(exit)) outcomes.values[0] = exit.value
-    else outcomes.failures.set(0, exit)
-    return outcomes
-  }
+  const record = (exit: Exit.Exit<unknown, unknown>) => recordOne(outcomes, exit)
   if (Exit.isExit(effect)) return Effect.succeed(record(effect))
   const scope = Scope.makeUnsafe()
   return Effect.flatMap(Effect.exit(Effect.provideService(effect, Scope.Scope, scope)), (exit) =>
@@ -329,6 +332,11 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       /** Answers every item of a chunk with the same failure. */
       const answerFailure = (chunk: PoolProtocol.Chunk, failure: PoolProtocol.TaskFailure) =>
         answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
+      /** A chunk's target, if it is loaded and was found. */
+      const loaded = (chunk: PoolProtocol.Chunk): Target.Any | undefined => {
+        const target = targets.get(chunk.target)
+        return target === undefined || target instanceof Promise || target instanceof SpawnError ? undefined : target
+      }
       /**
        * Runs a chunk of a `Target.sync` target at once, with no Effect around it (which
        * costs more than a trivial item), if it has one item (a cancellation cannot stop a
@@ -336,8 +344,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
        * ~20 µs it takes). `false` for any other chunk.
        */
       const runSyncAtOnce = (chunk: PoolProtocol.Chunk): boolean => {
-        const target = targets.get(chunk.target)
-        if (target === undefined || target instanceof Promise || target instanceof SpawnError) return false
+        const target = loaded(chunk)
+        if (target === undefined) return false
         const sync = internalTarget.syncRunOf(target)
         if (sync === undefined || (chunk.args.length > 1 && !isTiny(chunk))) return false
         const start = performance.now()
@@ -349,6 +357,64 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           answerFailure(chunk, uncaught(defect))
         }
         return true
+      }
+      /**
+       * The scope of the tasks `runTaskAtOnce` runs. It is provided to the runner's loop, not
+       * to each task (which costs about as much as a trivial task): tasks that add nothing to
+       * it share it; one that does has it closed when it ends, and the next gets a new one.
+       */
+      let taskScope = Scope.makeUnsafe()
+      /** Closes `taskScope`, used by a task that ended with `exit`; the next task gets a new one. */
+      const closeTaskScope = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+        const used = taskScope
+        taskScope = Scope.makeUnsafe()
+        return Scope.close(used, exit)
+      }
+      /**
+       * Runs a chunk of one item of a loaded Effect target (a task submitted alone) in the
+       * runner's loop, in `taskScope`, with none of `runChunk`'s machinery around it: that
+       * cost ~1 µs per task, several times a trivial task's own work. `undefined` for any
+       * other chunk.
+       */
+      const runTaskAtOnce = (chunk: PoolProtocol.Chunk): Effect.Effect<void, never, Scope.Scope> | undefined => {
+        const target = loaded(chunk)
+        if (target === undefined || chunk.args.length !== 1 || internalTarget.syncRunOf(target) !== undefined) {
+          return undefined
+        }
+        const start = performance.now()
+        const outcomes = emptyOutcomes(1)
+        const decode = decoder(target, chunk.args, outcomes)
+        const item = decode === undefined ? chunk.args[0] : decode(0)
+        const answerTask = () => {
+          try {
+            answerOutcomes(chunk, target, outcomes, start)
+          } catch (defect) {
+            answerFailure(chunk, uncaught(defect))
+          }
+        }
+        if (item === refused) {
+          answerTask()
+          return Effect.void
+        }
+        // A task that added to its scope has it closed before it is answered.
+        const finish = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+          recordOne(outcomes, exit)
+          if (taskScope.state._tag === "Empty") {
+            answerTask()
+            return Effect.void
+          }
+          return Effect.matchCause(closeTaskScope(exit), {
+            onSuccess: answerTask,
+            onFailure: (cause) => answerFailure(chunk, uncaught(Cause.squash(cause)))
+          })
+        }
+        const effect = effectOf(target, item)
+        if (Exit.isExit(effect)) return finish(effect)
+        // An interruption (a cancellation) is not caught here: the runner's exit handles it.
+        return Effect.matchCauseEffect(effect, {
+          onSuccess: (value) => finish(Exit.succeed(value)),
+          onFailure: (cause) => finish(Exit.failCause(cause))
+        })
       }
       /** Runs a chunk and answers it once: its outcomes, a failure per item, or `cancelled`. */
       const runChunk = (chunk: PoolProtocol.Chunk) => {
@@ -378,8 +444,10 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       let running = false
       /** The runner is being interrupted to stop its chunk (a cancellation), not the worker. */
       let cancelling = false
-      const runBacklog = Effect.whileLoop({
-        while: () => backlog.size > 0,
+      /** The chunks of the backlog, one after the other, while `taskScope` is the one provided. */
+      let provided: Scope.Closeable | undefined
+      const runInTaskScope = Effect.whileLoop({
+        while: () => backlog.size > 0 && provided === taskScope,
         body: () => {
           const chunk = backlog.values().next().value!
           backlog.delete(chunk.id)
@@ -387,12 +455,20 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           current = chunk.id
           if (runSyncAtOnce(chunk)) return Effect.void
           // A chunk's defect is answered as such (see runChunk), and must not stop the rest.
-          return Effect.exit(runChunk(chunk))
+          return runTaskAtOnce(chunk) ?? Effect.exit(runChunk(chunk))
+        },
+        step: constVoid
+      })
+      const runBacklog = Effect.whileLoop({
+        while: () => backlog.size > 0,
+        body: () => {
+          provided = taskScope
+          return Effect.provideService(runInTaskScope, Scope.Scope, taskScope)
         },
         step: constVoid
       }).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
+        Effect.onExit((exit) => {
+          const ended = Effect.sync(() => {
             // Interrupted before its chunk began: that chunk is cancelled too.
             if (current !== undefined) answer({ id: current, ms: 0, cancelled: true })
             running = false
@@ -404,7 +480,9 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
               startRunner()
             }
           })
-        )
+          // A task interrupted (cancelled) after it added to its scope: closed with the interruption.
+          return taskScope.state._tag === "Empty" ? ended : Effect.andThen(Effect.exit(closeTaskScope(exit)), ended)
+        })
       )
       const startRunner = () => {
         if (running || backlog.size === 0) return
