@@ -146,9 +146,13 @@ describe("ProcessPool", () => {
   it.live("one failing item does not stop the others: mapExits collects all; map fails with the first", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 2 })
-      const exits = yield* ProcessPool.mapExits(pool, P.evenOnly, range(10), { chunkSize: 3 })
-      assert.strictEqual(exits.length, 10)
-      exits.forEach((exit, i) => assert.strictEqual(Exit.isSuccess(exit), i % 2 === 0, `item ${i}`))
+      for (const target of [P.evenOnly, P.evenOnlyMixed]) {
+        const exits = yield* ProcessPool.mapExits(pool, target, range(10), { chunkSize: 5 })
+        assert.strictEqual(exits.length, 10)
+        exits.forEach((exit, i) =>
+          assert.deepStrictEqual(exit, i % 2 === 0 ? Exit.succeed(i) : Exit.fail(new P.Odd({ n: i })), `${target.name}, item ${i}`)
+        )
+      }
       const error = yield* Effect.flip(ProcessPool.map(pool, P.evenOnly, [0, 2, 5, 6]))
       assert.instanceOf(error, P.Odd)
     }).pipe(Effect.scoped))
