@@ -133,7 +133,8 @@ describe("Process", () => {
   describe("join and terminate", () => {
     it.live("join with a timeout returns None while the child still runs", () =>
       Effect.gen(function*() {
-        const p = yield* Process.spawn(T.sleeper)
+        // A daemon: were a check to fail before the terminate, the scope would not wait for it forever.
+        const p = yield* Process.spawn(T.sleeper, { daemon: true })
         assert.deepStrictEqual(yield* Process.join(p, { timeout: "300 millis" }), Option.none())
         assert.isTrue(yield* Process.isAlive(p))
         assert.deepStrictEqual(yield* Process.exitCode(p), Option.none())
@@ -400,7 +401,8 @@ describe("Process", () => {
 
     it.live("activeChildren lists started children until they are reaped", () =>
       Effect.gen(function*() {
-        const p = yield* Process.spawn(T.sleeper)
+        // A daemon: were a check to fail before the kill, the scope would not wait for it forever.
+        const p = yield* Process.spawn(T.sleeper, { daemon: true })
         assert.isTrue((yield* Process.activeChildren).includes(p as Process.Process<unknown, unknown>))
         yield* Process.kill(p)
         yield* Process.join(p)
