@@ -79,18 +79,13 @@ const runItems = (target: Target.Any, args: ReadonlyArray<unknown>): Effect.Effe
    */
   let exits = true
   const runNext = (): Effect.Effect<unknown, unknown, Scope.Scope> => {
-    if (!exits) {
-      const index = next++
-      const item = decode === undefined ? args[index] : decode(index)
-      return item === refused ? Effect.void : effectOf(target, item)
-    }
     let plain = 0
     let sliceStart = 0
     while (true) {
       const index = next++
       const item = decode === undefined ? args[index] : decode(index)
       const effect = item === refused ? Effect.void : effectOf(target, item)
-      if (next === args.length) return effect
+      if (!exits || next === args.length) return effect
       if (!Exit.isExit(effect)) {
         exits = false
         return effect
