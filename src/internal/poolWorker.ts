@@ -349,15 +349,11 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       }
       /**
        * Runs a chunk of a `Target.sync` target at once, with no Effect around it (which
-       * costs more than a trivial item), if it has one item (a cancellation cannot stop a
-       * single call: slices are between items) or is tiny (nothing could cancel it in the
-       * ~20 µs it takes). `false` for any other chunk.
+       * costs more than a trivial item). For a chunk of one item (a cancellation cannot stop
+       * a single call: slices are between items) or a tiny one (nothing could cancel it in
+       * the ~20 µs it takes).
        */
-      const runSyncAtOnce = (chunk: PoolProtocol.Chunk): boolean => {
-        const target = loaded(chunk)
-        if (target === undefined) return false
-        const sync = internalTarget.syncRunOf(target)
-        if (sync === undefined || (chunk.args.length > 1 && !isTiny(chunk))) return false
+      const runSyncAtOnce = (chunk: PoolProtocol.Chunk, target: Target.Any, sync: internalTarget.SyncRun): void => {
         const start = performance.now()
         try {
           const outcomes = emptyOutcomes(chunk.args.length)
@@ -366,7 +362,6 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         } catch (defect) {
           answerFailure(chunk, uncaught(defect))
         }
-        return true
       }
       /**
        * The scope of the tasks `runTaskAtOnce` runs. It is provided to the runner's loop, not
@@ -383,14 +378,9 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       /**
        * Runs a chunk of one item of a loaded Effect target (a task submitted alone) in the
        * runner's loop, in `taskScope`, with none of `runChunk`'s machinery around it: that
-       * cost ~1 µs per task, several times a trivial task's own work. `undefined` for any
-       * other chunk.
+       * cost ~1 µs per task, several times a trivial task's own work.
        */
-      const runTaskAtOnce = (chunk: PoolProtocol.Chunk): Effect.Effect<void, never, Scope.Scope> | undefined => {
-        const target = loaded(chunk)
-        if (target === undefined || chunk.args.length !== 1 || internalTarget.syncRunOf(target) !== undefined) {
-          return undefined
-        }
+      const runTaskAtOnce = (chunk: PoolProtocol.Chunk, target: Target.Any): Effect.Effect<void, never, Scope.Scope> => {
         const start = performance.now()
         const outcomes = emptyOutcomes(1)
         const decode = decoder(target, chunk.args, outcomes)
@@ -463,9 +453,17 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           backlog.delete(chunk.id)
           if (outbox.length > 0 && !isTiny(chunk)) flush(true)
           current = chunk.id
-          if (runSyncAtOnce(chunk)) return Effect.void
+          const target = loaded(chunk)
+          if (target !== undefined) {
+            const sync = internalTarget.syncRunOf(target)
+            if (sync !== undefined && (chunk.args.length === 1 || isTiny(chunk))) {
+              runSyncAtOnce(chunk, target, sync)
+              return Effect.void
+            }
+            if (sync === undefined && chunk.args.length === 1) return runTaskAtOnce(chunk, target)
+          }
           // A chunk's defect is answered as such (see runChunk), and must not stop the rest.
-          return runTaskAtOnce(chunk) ?? Effect.exit(runChunk(chunk))
+          return Effect.exit(runChunk(chunk))
         },
         step: constVoid
       })
