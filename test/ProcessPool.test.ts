@@ -286,6 +286,53 @@ describe("ProcessPool", () => {
       }
     }).pipe(Effect.scoped))
 
+  it.live("large chunks cross both ways; a chunk too large for one message fails with an EncodeError, the others run", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      // 80 MB each way, in one message.
+      const mb20 = 20 * 1024 * 1024
+      const big = "x".repeat(mb20)
+      assert.deepStrictEqual(yield* ProcessPool.map(pool, P.textLength, [big, big, big, big], { chunkSize: 4 }), [mb20, mb20, mb20, mb20])
+      const made = yield* ProcessPool.map(pool, P.text, [mb20, mb20, mb20, mb20], { chunkSize: 4 })
+      assert.deepStrictEqual(made.map((s) => s.length), [mb20, mb20, mb20, mb20])
+      // Past the longest string V8 makes (~512 M characters), a message's JSON cannot be
+      // written: the first chunk fails as a whole, the second (sent with it) runs.
+      const n = 190_000_000
+      const huge = "x".repeat(n)
+      const down = yield* ProcessPool.mapExits(pool, P.textLength, [huge, huge, huge, "abc", "de", "f"], { chunkSize: 3 })
+      assert.deepStrictEqual(down.slice(3), [Exit.succeed(3), Exit.succeed(2), Exit.succeed(1)])
+      for (const exit of down.slice(0, 3)) {
+        const reason = reasonOf(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)
+        assert.strictEqual(reason._tag, "EncodeError")
+        assert.include(reason.message, "too large to send")
+      }
+      const up = yield* ProcessPool.mapExits(pool, P.text, [n, n, n, 3, 2, 1], { chunkSize: 3 })
+      assert.deepStrictEqual(up.slice(3), [Exit.succeed("yyy"), Exit.succeed("yy"), Exit.succeed("y")])
+      for (const exit of up.slice(0, 3)) {
+        const reason = reasonOf(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)
+        assert.strictEqual(reason._tag, "EncodeError")
+        assert.include(reason.message, "too large to send")
+      }
+      // The same worker goes on.
+      assert.strictEqual(yield* ProcessPool.run(pool, P.textLength, "four"), 4)
+    }).pipe(Effect.scoped))
+
+  it.live("a worker whose own loop fails dies of it: its tasks fail with WorkerCrashedError, and it is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 4 })
+      const before = yield* ProcessPool.run(pool, P.whoRuns, undefined)
+      // Sent in one message: the loop fails as it sends the first one's result, before the
+      // second begins (a target new to the worker, whose chunk may take a while).
+      const [broken, next] = yield* Effect.all([
+        Effect.flip(ProcessPool.run(pool, P.breakResults, undefined)),
+        Effect.flip(ProcessPool.run(pool, P.nap, { tag: "after", ms: 0 }))
+      ], { concurrency: 2 })
+      assert.strictEqual(reasonOf(broken)._tag, "WorkerCrashedError")
+      assert.strictEqual(reasonOf(next)._tag, "WorkerCrashedError")
+      const after = yield* ProcessPool.run(pool, P.whoRuns, undefined)
+      assert.notStrictEqual(after.pid, before.pid)
+    }).pipe(Effect.scoped))
+
   it.live("a Target.sync whose run returns a Promise: a defect that says so, and its rejection does not end the worker", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

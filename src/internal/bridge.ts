@@ -20,6 +20,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Scope from "effect/Scope"
 import * as AckFile from "./ackFile.ts"
+import type * as Channel from "./channel.ts"
 import type * as Protocol from "./protocol.ts"
 
 /** A value the owner must get back unless the receiver acknowledges it. */
@@ -224,7 +225,7 @@ export interface Answer {
 }
 
 interface Uplink {
-  readonly send: (message: Protocol.ChildMessage) => void
+  readonly send: (message: Protocol.ChildMessage, binary?: Channel.Binary) => void
   /** Writes what is pending to the socket now (a pipe write that returned survives a SIGKILL). */
   readonly flushNow: () => void
   readonly awaitDrain: Effect.Effect<void>
@@ -245,7 +246,7 @@ const goneReply: Protocol.Reply = { _tag: "Reply", id: 0, ok: false, value: null
 
 /** Called by the child bootstrap once it knows its parent. */
 export const connectUp = (
-  send: (message: Protocol.ChildMessage) => void,
+  send: (message: Protocol.ChildMessage, binary?: Channel.Binary) => void,
   flushNow: () => void,
   awaitDrain: Effect.Effect<void>
 ): void => {
@@ -296,24 +297,24 @@ export const post = (ref: string, op: string, input: Schema.Json, onAnswer: (ans
   link.send({ _tag: "Call", id, ref, op, input })
 }
 
-let pushHandler: ((payload: unknown) => void) | undefined
+let pushHandler: ((payload: unknown, binary: Channel.Binary) => void) | undefined
 
 /** Installs the handler of the parent's pushes (one per process: a pool worker's loop). */
-export const onPushDown = (handler: ((payload: unknown) => void) | undefined): void => {
+export const onPushDown = (handler: ((payload: unknown, binary: Channel.Binary) => void) | undefined): void => {
   pushHandler = handler
 }
 
-/** Routed here by the child bootstrap. */
-export const receivePush = (payload: unknown): void => pushHandler?.(payload)
+/** Routed here by the child bootstrap, with the binary parts that came with the push. */
+export const receivePush = (payload: unknown, binary: Channel.Binary): void => pushHandler?.(payload, binary)
 
 /**
  * Sends a push to the parent (dropped if the parent is gone). It goes out with the rest of
  * this turn's messages, or, with `now`, at once: before synchronous work that would hold
  * the turn (and every write) back.
  */
-export const pushUp = (payload: Schema.Json, now = false): void => {
+export const pushUp = (payload: Schema.Json, binary: Channel.Binary, now = false): void => {
   if (uplink === undefined || uplink.closed) return
-  uplink.send({ _tag: "Push", payload })
+  uplink.send({ _tag: "Push", payload }, binary)
   if (now) uplink.flushNow()
 }
 

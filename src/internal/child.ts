@@ -31,7 +31,7 @@ export const main = (): void => {
   let running: RunMain.Running | undefined
   let name = "child"
   const channel = Channel.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
-    onMessage(raw) {
+    onMessage(raw, binary) {
       const decoded = Protocol.decodeParentMessage(raw)
       if (decoded._tag === "Failure") {
         process.stderr.write(`effect-multiprocessing: bad message from the parent: ${decoded.failure.message}\n`)
@@ -39,7 +39,7 @@ export const main = (): void => {
       }
       const message = decoded.success
       if (message._tag === "Reply") return Bridge.onReply(message)
-      if (message._tag === "Push") return Bridge.receivePush(message.payload)
+      if (message._tag === "Push") return Bridge.receivePush(message.payload, binary)
       if (message._tag === "AckFile") return AckFile.switchTo(message.path)
       if (started) return
       started = true
@@ -62,7 +62,7 @@ export const main = (): void => {
   const send = (message: Protocol.ChildMessage) => channel.write(Protocol.encodeChildMessage(message))
   // The bridge's messages (calls, settlements, pushes) are plain JSON built from values its
   // callers already encoded, and the parent decodes every one: no second pass on the way out.
-  const sendPlain = (message: Protocol.ChildMessage) => channel.write(message)
+  const sendPlain = (message: Protocol.ChildMessage, binary?: Channel.Binary) => channel.write(message, binary)
 
   let exiting: number | undefined
   let dyingBy: NodeJS.Signals | undefined

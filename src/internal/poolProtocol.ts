@@ -4,11 +4,12 @@
  * Arguments and results are carried as they are: they are the JSON the target's own
  * Schemas encoded, and the other side decodes them with those Schemas, so walking them
  * here as well would only check the same values twice. A chunk's arguments or results
- * that are many numbers travel in binary (packedNumbers.ts).
+ * that are many numbers travel as binary parts of the message (packedNumbers.ts).
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { DecodeError, EncodeError, SpawnError, UncaughtError } from "../ProcessError.ts"
+import * as Channel from "./channel.ts"
 import * as PackedNumbers from "./packedNumbers.ts"
 import { Payload } from "./protocol.ts"
 
@@ -102,52 +103,66 @@ const isPlainResults = (u: unknown): u is WorkerMessage =>
   isObject(u) && u._tag === "Results" && Array.isArray(u.chunks) && u.chunks.every(isPlainChunkResult)
 
 // Chunks' arguments and results that are numbers travel in binary (see packedNumbers.ts):
-// packed once the message is JSON, unpacked before it is checked.
+// a binary part of the message, named in the JSON by its index, `{ "f64": 0 }`. They are
+// packed once the message is JSON, and unpacked before it is checked.
+
+/** A message as the channel carries it: JSON, and the binary parts it names. */
+export interface Wire {
+  readonly json: Schema.Json
+  readonly binary: Channel.Binary
+}
 
 /** `json` with the `key` array of each of its chunks packed (the chunks are copied, not changed). */
-const packChunks = <M extends { readonly chunks: ReadonlyArray<object> }>(json: M, key: "args" | "values"): M => {
+const packChunks = <M extends { readonly chunks: ReadonlyArray<object> }>(json: M, key: "args" | "values"): Wire => {
   let chunks: Array<object> | undefined
+  const binary: Array<Uint8Array> = []
   json.chunks.forEach((chunk, i) => {
     const values = (chunk as Record<string, unknown>)[key]
     if (!Array.isArray(values)) return
     const packed = PackedNumbers.pack(values)
-    if (packed === values) return
+    if (packed === undefined) return
     chunks ??= json.chunks.slice()
-    chunks[i] = { ...chunk, [key]: packed }
+    chunks[i] = { ...chunk, [key]: { [packed.kind]: binary.push(packed.bytes) - 1 } }
   })
-  return chunks === undefined ? json : { ...json, chunks }
+  return { json: (chunks === undefined ? json : { ...json, chunks }) as unknown as Schema.Json, binary }
 }
 
-/** Unpacks, in place, the `key` of each chunk of a message just parsed (anything malformed is left to the checks). */
-const unpackChunks = (u: unknown, key: "args" | "values"): void => {
-  if (!isObject(u) || !Array.isArray(u.chunks)) return
+/** The array a packed value names, if it is one (anything malformed is left to the checks). */
+const unpacked = (u: unknown, binary: Channel.Binary): Array<number> | undefined => {
+  if (!isObject(u) || Array.isArray(u)) return undefined
+  const kind = "i32" in u ? "i32" : "f64"
+  const index = u[kind]
+  const bytes = typeof index === "number" ? binary[index] : undefined
+  return bytes === undefined ? undefined : PackedNumbers.unpack(kind, bytes)
+}
+
+/** Unpacks, in place, the `key` of each chunk of a message just parsed. */
+const unpackChunks = (u: unknown, key: "args" | "values", binary: Channel.Binary): void => {
+  if (binary.length === 0 || !isObject(u) || !Array.isArray(u.chunks)) return
   for (const chunk of u.chunks) {
     if (!isObject(chunk)) continue
-    const values = chunk[key]
     // Only a pack is replaced: a key left out must stay out (an optional key set to `undefined` is refused).
-    const unpacked = PackedNumbers.unpack(values)
-    if (unpacked !== values) chunk[key] = unpacked
+    const values = unpacked(chunk[key], binary)
+    if (values !== undefined) chunk[key] = values
   }
 }
 
-export const encodePoolMessage = (message: PoolMessage): Schema.Json => {
-  if (message._tag === "Cancel") return encodePoolMessageSchema(message)
-  const json = message.targets.length === 0 ? message : encodePoolMessageSchema(message) as unknown as typeof message
-  return packChunks(json, "args") as unknown as Schema.Json
+export const encodePoolMessage = (message: PoolMessage): Wire => {
+  if (message._tag === "Cancel") return { json: encodePoolMessageSchema(message), binary: Channel.noBinary }
+  return packChunks(message.targets.length === 0 ? message : encodePoolMessageSchema(message) as unknown as typeof message, "args")
 }
 
-export const decodePoolMessage = (u: unknown): Result.Result<PoolMessage, Schema.SchemaError> => {
-  unpackChunks(u, "args")
+export const decodePoolMessage = (u: unknown, binary: Channel.Binary): Result.Result<PoolMessage, Schema.SchemaError> => {
+  unpackChunks(u, "args", binary)
   return isPlainRun(u) ? Result.succeed(u) : decodePoolMessageSchema(u)
 }
 
-export const encodeWorkerMessage = (message: WorkerMessage): Schema.Json => {
-  if (message._tag === "Idle") return encodeWorkerMessageSchema(message)
-  const json = isPlainResults(message) ? message : encodeWorkerMessageSchema(message) as unknown as typeof message
-  return packChunks(json, "values") as unknown as Schema.Json
+export const encodeWorkerMessage = (message: WorkerMessage): Wire => {
+  if (message._tag === "Idle") return { json: encodeWorkerMessageSchema(message), binary: Channel.noBinary }
+  return packChunks(isPlainResults(message) ? message : encodeWorkerMessageSchema(message) as unknown as typeof message, "values")
 }
 
-export const decodeWorkerMessage = (u: unknown): Result.Result<WorkerMessage, Schema.SchemaError> => {
-  unpackChunks(u, "values")
+export const decodeWorkerMessage = (u: unknown, binary: Channel.Binary): Result.Result<WorkerMessage, Schema.SchemaError> => {
+  unpackChunks(u, "values", binary)
   return isPlainResults(u) ? Result.succeed(u) : decodeWorkerMessageSchema(u)
 }

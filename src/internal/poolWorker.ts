@@ -5,6 +5,7 @@
  * when the pool cancels it.
  */
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
@@ -14,6 +15,7 @@ import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import * as Target from "../Target.ts"
 import * as Bridge from "./bridge.ts"
+import * as Channel from "./channel.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
@@ -299,14 +301,40 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         if (failure !== undefined) return yield* Effect.die(new Error("the initializer failed"))
       }
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
+      /**
+       * Fails when the runner dies of a defect: a bug of this loop (a task's defect is
+       * answered as such), after which it could not go on. The worker dies of it, and its
+       * pool fails its tasks and replaces it, instead of waiting on a worker that stopped.
+       */
+      const broken = Deferred.makeUnsafe<never>()
       /** The targets the pool named, by number: loaded, or still loading. */
       const targets = new Map<number, Loaded | Promise<Loaded>>()
       let outbox: Array<PoolProtocol.ChunkResult> = []
       /** Sends the answers so far: with the turn's other messages, or at once (`now`). */
       const flush = (now = false) => {
         if (outbox.length === 0) return
-        Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: outbox }), now)
+        const results = outbox
         outbox = []
+        sendResults(results, now)
+      }
+      /**
+       * Sends answers in one message. One too large (its JSON text longer than V8 can make
+       * a string) goes as one message per chunk, and a chunk too large alone is answered
+       * with an `EncodeError` for each of its items.
+       */
+      const sendResults = (results: Array<PoolProtocol.ChunkResult>, now: boolean) => {
+        const send = (results: Array<PoolProtocol.ChunkResult>) => {
+          const wire = PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: results })
+          Bridge.pushUp(wire.json, wire.binary, now)
+        }
+        try {
+          send(results)
+        } catch (error) {
+          if (results.length > 1) return results.forEach((result) => sendResults([result], now))
+          const { id, items, ms, values } = results[0]!
+          const failure = new EncodeError({ payload: "success", message: `the results are too large to send: ${errorMessage(error)}` })
+          send([{ id, ms, items: Array.from({ length: values?.length ?? items?.length ?? 0 }, () => ({ failure })) }])
+        }
       }
       /** The chunk being run, until it is answered. */
       let current: number | undefined
@@ -477,6 +505,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       }).pipe(
         Effect.onExit((exit) => {
           const ended = Effect.sync(() => {
+            if (Exit.isFailure(exit) && Cause.hasDies(exit.cause)) return Deferred.doneUnsafe(broken, Effect.failCause(exit.cause))
             // Interrupted before its chunk began: that chunk is cancelled too.
             if (current !== undefined) answer({ id: current, ms: 0, cancelled: true })
             running = false
@@ -511,8 +540,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           runner.interruptUnsafe()
         }
       }
-      Bridge.onPushDown((payload) => {
-        const message = PoolProtocol.decodePoolMessage(payload)
+      Bridge.onPushDown((payload, binary) => {
+        const message = PoolProtocol.decodePoolMessage(payload, binary)
         if (message._tag === "Failure") return
         if (message.success._tag === "Cancel") return cancel(message.success.id)
         for (const { module, name, ref } of message.success.targets) {
@@ -523,7 +552,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         for (const chunk of message.success.chunks) backlog.set(chunk.id, chunk)
         startRunner()
       })
-      Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Idle" }))
-      return yield* Effect.never
+      Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Idle" }).json, Channel.noBinary)
+      return yield* Deferred.await(broken)
     })
 })

@@ -85,7 +85,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   child: ChildProcess.ChildProcess | undefined = undefined
   channel: Channel.Channel | undefined = undefined
   /** Where the child's pushes go (a pool, for its workers): called as they are read, not through the reader. */
-  onPush: ((payload: unknown) => void) | undefined = undefined
+  onPush: ((payload: unknown, binary: Channel.Binary) => void) | undefined = undefined
   /** Told of a line from the child that could not be read, or a push `onPush` threw on (it is also logged). */
   onMalformed: ((message: string) => void) | undefined = undefined
   escalation: ReturnType<typeof setTimeout> | undefined = undefined
@@ -133,9 +133,9 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     return this.toString()
   }
 
-  /** Sends a push to the child; `false` once its channel is congested or closed. */
-  push(payload: Schema.Json): boolean {
-    return this.channel?.write({ _tag: "Push", payload }) ?? false
+  /** Sends a push to the child, with its binary parts; `false` once its channel is congested or closed. */
+  push(payload: Schema.Json, binary?: Channel.Binary): boolean {
+    return this.channel?.write({ _tag: "Push", payload }, binary) ?? false
   }
 
   error(reason: ProcessErrorReason): ProcessError {
@@ -241,12 +241,12 @@ const spawnChild = <A, E>(
     self.status = "started"
     const socket = child.stdio[3] as Net.Socket
     const channel = Channel.make(socket, {
-      onMessage: (message) => {
+      onMessage: (message, binary) => {
         // The hot messages are handled as they are read; the rest in order by the reader.
         // (A Settle only names values of replies already sent, so it cannot overtake them.)
         if (self.onPush !== undefined && isPush(message)) {
           try {
-            return self.onPush(message.payload)
+            return self.onPush(message.payload, binary)
           } catch (error) {
             // A bug in the handler, not the child's: reported like a bad message, not thrown into the socket.
             self.onMalformed?.(`a push could not be handled: ${errorMessage(error)}`)

@@ -19,8 +19,9 @@ import {
   type ProcessPoolError,
   WorkerCrashedError
 } from "../ProcessPoolError.ts"
-import { DecodeError } from "../ProcessError.ts"
+import { DecodeError, EncodeError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import type * as Channel from "./channel.ts"
 import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import * as internalProcess from "./process.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
@@ -66,7 +67,7 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
       completed: 0,
       stopping: 0
     }
-    process.onPush = (payload) => onWorkerMessage(pool, worker, payload)
+    process.onPush = (payload, binary) => onWorkerMessage(pool, worker, payload, binary)
     process.onMalformed = (message) => replaceUnreadable(pool, worker, message)
     pool.workers.add(worker)
     const started = yield* Effect.exit(Scope.provide(internalProcess.start(process), scope))
@@ -74,8 +75,8 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
     pool.fork(Effect.flatMap(Deferred.await(process.exited), (code) => Effect.sync(() => onWorkerExit(pool, worker, code))))
   })
 
-const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown) => {
-  const decoded = PoolProtocol.decodeWorkerMessage(payload)
+const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown, binary: Channel.Binary) => {
+  const decoded = PoolProtocol.decodeWorkerMessage(payload, binary)
   if (decoded._tag === "Failure") return replaceUnreadable(pool, worker, decoded.failure.message)
   const message = decoded.success
   if (message._tag === "Idle") {
@@ -243,8 +244,21 @@ const dispatch = (pool: PoolImpl) => {
   if (pool.queued === 0) return
   const cap = capacity(pool)
   const batches = new Map<Worker, Batch>()
-  const send = (worker: Worker, batch: Batch) =>
-    worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Run", targets: batch.targets, chunks: batch.chunks }))
+  const send = (worker: Worker, batch: Batch) => {
+    try {
+      const wire = PoolProtocol.encodePoolMessage({ _tag: "Run", targets: batch.targets, chunks: batch.chunks })
+      worker.process.push(wire.json, wire.binary)
+    } catch (error) {
+      // Too large for one message (its JSON text longer than V8 can make a string): each
+      // chunk goes alone, with the targets, which the worker may not have learned now.
+      for (const { ref } of batch.targets) forgetTarget(worker, ref)
+      if (batch.chunks.length > 1) {
+        for (const chunk of batch.chunks) send(worker, { targets: batch.targets, chunks: [chunk], items: 0 })
+      } else {
+        failUnsent(pool, worker, batch.chunks[0]!.id, `its arguments are too large to send: ${errorMessage(error)}`)
+      }
+    }
+  }
   while (pool.queued > 0) {
     let best: Worker | undefined
     for (const worker of pool.workers) {
@@ -276,6 +290,24 @@ const dispatch = (pool: PoolImpl) => {
   }
   for (const [worker, batch] of batches) send(worker, batch)
   wakeRoomWaiters(pool)
+}
+
+/** Makes the pool name a target to `worker` again before its next chunk. */
+const forgetTarget = (worker: Worker, ref: number) => {
+  for (const [target, known] of worker.targets) {
+    if (known === ref) worker.targets.delete(target)
+  }
+}
+
+/** Fails a chunk that could not be sent to its worker. */
+const failUnsent = (pool: PoolImpl, worker: Worker, id: number, message: string) => {
+  const job = worker.inFlight.get(id)
+  if (job === undefined) return
+  worker.inFlight.delete(id)
+  clearTimeout(job.killTimer)
+  finish(job, allFail(job.args.length, poolError(new EncodeError({ payload: "arguments", message }))))
+  retireIfDone(pool, worker)
+  queueMicrotask(() => checkIdle(pool))
 }
 
 /** The chunks going to one worker in one message. */
@@ -322,7 +354,7 @@ export const cancel = (pool: PoolImpl, job: Job) => {
   if (!worker.inFlight.has(job.id)) return
   job.cancelled = true
   worker.stopping++
-  worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Cancel", id: job.id }))
+  worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Cancel", id: job.id }).json)
   // A task that can be interrupted stops within a millisecond or so. One that has not
   // stopped after `stuckAfterMs` is likely in synchronous code, and its worker about to be
   // killed: its replacement starts now rather than after the kill (the old worker retires,

@@ -21,6 +21,7 @@ import {
   SpawnError
 } from "../ProcessError.ts"
 import type * as Bridge from "./bridge.ts"
+import * as Channel from "./channel.ts"
 import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import type { ProcessImpl } from "./process.ts"
 import * as Protocol from "./protocol.ts"
@@ -103,7 +104,8 @@ export const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<un
             break
           }
           case "Push": {
-            self.onPush?.(message.payload)
+            // Only a pool's workers push binary parts, and their pool handles pushes as they are read.
+            self.onPush?.(message.payload, Channel.noBinary)
             break
           }
         }
