@@ -55,7 +55,10 @@ export interface Handlers {
 }
 
 export interface Channel {
-  /** Queues a JSON value, with its binary parts; `false` once the socket is congested or closed. */
+  /**
+   * Queues a JSON value, with its binary parts (written as they are at the flush, not
+   * copied: the caller leaves them alone); `false` once the socket is congested or closed.
+   */
   readonly write: (message: unknown, binary?: Binary) => boolean
   /** Waits until the socket has room again (returns at once if it has). */
   readonly awaitDrain: Effect.Effect<void>
@@ -68,9 +71,9 @@ export interface Channel {
 }
 
 /** The text of `bytes`, shortened for a report. */
-const excerpt = (bytes: Uint8Array, end = bytes.length): string => {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(end, 201)).toString("utf8")
-  return text.length > 200 ? text.slice(0, 200) + "…" : text
+const excerpt = (bytes: Uint8Array): string => {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 200)).toString("utf8")
+  return bytes.length > 200 ? text + "…" : text
 }
 
 export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = defaultLimits): Channel => {
@@ -93,7 +96,6 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   const writePending = (onDone: (() => void) | undefined): boolean => {
     const callback = onDone === undefined ? undefined : () => onDone()
     if (!pendingBinary) return socket.write(pending.length === 1 ? pending[0] as string : pending.join(""), callback)
-    let ok = true
     let text = ""
     socket.cork()
     for (const piece of pending) {
@@ -101,12 +103,12 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
         text += piece
         continue
       }
-      if (text.length > 0) ok = socket.write(text)
+      if (text.length > 0) socket.write(text)
       text = ""
-      ok = socket.write(piece)
+      socket.write(piece)
     }
-    // The last piece is always a message's line.
-    ok = socket.write(text, callback)
+    // The last piece is always a message's line; its write tells whether the socket is congested.
+    const ok = socket.write(text, callback)
     socket.uncork()
     return ok
   }
