@@ -43,7 +43,8 @@ const sent: ReadonlyArray<{ readonly message: unknown; readonly binary: Readonly
   { message: { n: 1 }, binary: [] },
   { message: { n: 2, text: "é😀 multi-byte" }, binary: parts },
   { message: { n: 3 }, binary: [parts[3]!] },
-  { message: { n: 4 }, binary: [] }
+  { message: { n: 4, text: "#1 is no part's header,\n#2 neither" }, binary: [] },
+  { message: { n: 5 }, binary: [parts[1]!] }
 ]
 const expected = sent.map(({ binary, message }) => ({ message, binary: binary.map(hex) }))
 

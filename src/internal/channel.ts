@@ -273,9 +273,13 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
         continue
       }
       // Whole lines up to the next part's header (a line that starts with '#': a message's
-      // JSON never holds a raw newline), decoded in one go.
-      const header = chunk.indexOf(newlineHash, start)
-      const last = chunk.lastIndexOf(newline, header === -1 ? chunk.length - 1 : header)
+      // JSON never holds a raw newline), decoded in one go. Most reads have no '#' at all,
+      // and end with a line's end.
+      const hashAt = chunk.indexOf(hash, start)
+      const header = hashAt === -1 ? -1 : chunk[hashAt - 1] === newline ? hashAt - 1 : chunk.indexOf(newlineHash, hashAt)
+      const last = header === -1 && chunk[chunk.length - 1] === newline
+        ? chunk.length - 1
+        : chunk.lastIndexOf(newline, header === -1 ? chunk.length - 1 : header)
       if (last < start) return keepPartial(chunk.subarray(start))
       receiveAll(chunk.toString("utf8", start, last))
       start = last + 1
