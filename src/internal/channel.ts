@@ -188,11 +188,15 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
 
   /** The binary parts read for the message whose line comes now; `undefined` if it is dropped. */
   const takeParts = (): Binary | undefined => {
-    const parts = binary.length === 0 ? noBinary : binary
+    if (spoiled) {
+      spoiled = false
+      binary = []
+      return undefined
+    }
+    if (binary.length === 0) return noBinary
+    const parts = binary
     binary = []
-    if (!spoiled) return parts
-    spoiled = false
-    return undefined
+    return parts
   }
 
   /** A message's line: parsed, and handed on with its binary parts. */
@@ -301,12 +305,14 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   })
 
   return {
-    write(message, parts = noBinary) {
+    write(message, parts) {
       if (closed) return false
-      for (const bytes of parts) {
-        const header = `#${bytes.byteLength}\n`
-        pending.push(header, bytes)
-        pendingBytes += header.length + bytes.byteLength
+      if (parts !== undefined && parts.length > 0) {
+        for (const bytes of parts) {
+          const header = `#${bytes.byteLength}\n`
+          pending.push(header, bytes)
+          pendingBytes += header.length + bytes.byteLength
+        }
         pendingBinary = true
       }
       const line = JSON.stringify(message) + "\n"
