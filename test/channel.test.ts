@@ -110,6 +110,18 @@ describe("channel", () => {
       }
     }).pipe(Effect.scoped))
 
+  it.live("a message that cannot be written throws, and queues none of its parts", () =>
+    Effect.gen(function*() {
+      const { far, near } = yield* socketPair
+      const got = receiver(far)
+      const channel = Channel.make(near, { onMessage: () => {}, onMalformed: () => {}, onClose: () => {} })
+      // A BigInt has no JSON form, as a string longer than V8 allows has none.
+      assert.throws(() => channel.write({ n: 1n }, [Buffer.from("lost")]))
+      channel.write({ n: 2 }, [Buffer.from("kept")])
+      yield* until(() => got.messages.length === 1)
+      assert.deepStrictEqual(got.messages, [{ message: { n: 2 }, binary: [hex(Buffer.from("kept"))] }])
+    }).pipe(Effect.scoped))
+
   it.live("a malformed part header, or a line that is not JSON, is reported; its parts go with it, and the next message reads", () =>
     Effect.gen(function*() {
       const socket = new Net.Socket()

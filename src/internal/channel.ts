@@ -307,6 +307,8 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   return {
     write(message, parts) {
       if (closed) return false
+      // First: a message that cannot be written (too long for a string) throws with nothing queued.
+      const line = JSON.stringify(message) + "\n"
       if (parts !== undefined && parts.length > 0) {
         for (const bytes of parts) {
           const header = `#${bytes.byteLength}\n`
@@ -315,7 +317,6 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
         }
         pendingBinary = true
       }
-      const line = JSON.stringify(message) + "\n"
       pending.push(line)
       pendingBytes += line.length
       if (pendingBytes >= flushThreshold) flush()
