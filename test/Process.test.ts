@@ -254,7 +254,7 @@ describe("Process", () => {
         assert.include(String(p), "initial")
       }).pipe(Effect.scoped))
 
-    it.live("arguments that cannot be carried (functions, cycles) fail with an EncodeError", () =>
+    it.live("arguments that cannot be carried (functions, cycles, too large) fail with an EncodeError", () =>
       Effect.gen(function*() {
         const cyclic: Record<string, unknown> = {}
         cyclic["self"] = cyclic
@@ -262,6 +262,13 @@ describe("Process", () => {
           const reason = reasonOf(yield* Effect.exit(Process.spawn(T.takesAnything, { args })))
           assert.strictEqual(reason._tag, "EncodeError")
         }
+        // Nor arguments whose JSON is longer than V8 makes a string (~512 M characters).
+        const before = (yield* Process.activeChildren).length
+        const big = "x".repeat(300_000_000)
+        const reason = reasonOf(yield* Effect.exit(Process.spawn(T.takesAnything, { args: [big, big] })))
+        assert.strictEqual(reason._tag, "EncodeError")
+        assert.include(reason.message, "too large to send")
+        assert.strictEqual((yield* Process.activeChildren).length, before)
       }).pipe(Effect.scoped))
 
     it.live("a Schema.Class travels both ways with its behaviour", () =>

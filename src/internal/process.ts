@@ -264,7 +264,19 @@ const spawnChild = <A, E>(
       onClose: () => Queue.endUnsafe(inbox)
     })
     self.channel = channel
-    channel.write(start)
+    try {
+      channel.write(start)
+    } catch (error) {
+      // The arguments cannot be written (their JSON is longer than V8 can make a string):
+      // the child goes before it starts, and the spawn fails as for arguments that do not encode.
+      channel.destroy()
+      child.kill("SIGKILL")
+      self.status = "stopped"
+      const tooLarge = self.error(new EncodeError({ payload: "arguments", message: `too large to send: ${errorMessage(error)}` }))
+      Deferred.doneUnsafe(self.readyLatch, Exit.fail(tooLarge))
+      Deferred.doneUnsafe(self.outcome, Exit.fail(tooLarge))
+      return resume(Effect.fail(tooLarge))
+    }
     if (self.pid !== undefined) {
       Watchdog.register(self.pid)
       Current.children.add(self)
