@@ -31,7 +31,7 @@ export interface Limits {
   readonly partBytes: number
 }
 
-export const defaultLimits: Limits = { lineBytes: 3 * constants.MAX_STRING_LENGTH, partBytes: 2 ** 32 }
+const defaultLimits: Limits = { lineBytes: 3 * constants.MAX_STRING_LENGTH, partBytes: 2 ** 32 }
 /**
  * Flush at once, without waiting for the end of the turn, past this many pending bytes: a
  * pool's chunk of 12.5k numbers (~100 KB) then leaves as soon as it is encoded, and its

@@ -15,7 +15,6 @@ import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import * as Target from "../Target.ts"
 import * as Bridge from "./bridge.ts"
-import * as Channel from "./channel.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
@@ -282,6 +281,10 @@ const encodeOutcomes = (
   }
 }
 
+/** `count` items' results, each the same failure. */
+const failedItems = (count: number, failure: PoolProtocol.TaskFailure): Array<PoolProtocol.ItemResult> =>
+  Array.from({ length: count }, () => ({ failure }))
+
 /** A chunk expected to take less than this is "tiny" (see `isTiny`). */
 const tinyChunkMs = 0.02
 
@@ -309,6 +312,11 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       const broken = Deferred.makeUnsafe<never>()
       /** The targets the pool named, by number: loaded, or still loading. */
       const targets = new Map<number, Loaded | Promise<Loaded>>()
+      /** Sends a message to the pool, with the binary parts its encoding made. */
+      const pushUp = (message: PoolProtocol.WorkerMessage, now = false) => {
+        const wire = PoolProtocol.encodeWorkerMessage(message)
+        Bridge.pushUp(wire.json, wire.binary, now)
+      }
       let outbox: Array<PoolProtocol.ChunkResult> = []
       /** Sends the answers so far: with the turn's other messages, or at once (`now`). */
       const flush = (now = false) => {
@@ -323,17 +331,13 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
        * with an `EncodeError` for each of its items.
        */
       const sendResults = (results: Array<PoolProtocol.ChunkResult>, now: boolean) => {
-        const send = (results: Array<PoolProtocol.ChunkResult>) => {
-          const wire = PoolProtocol.encodeWorkerMessage({ _tag: "Results", chunks: results })
-          Bridge.pushUp(wire.json, wire.binary, now)
-        }
         try {
-          send(results)
+          pushUp({ _tag: "Results", chunks: results }, now)
         } catch (error) {
           if (results.length > 1) return results.forEach((result) => sendResults([result], now))
           const { id, items, ms, values } = results[0]!
           const failure = new EncodeError({ payload: "success", message: `the results are too large to send: ${errorMessage(error)}` })
-          send([{ id, ms, items: Array.from({ length: values?.length ?? items?.length ?? 0 }, () => ({ failure })) }])
+          pushUp({ _tag: "Results", chunks: [{ id, ms, items: failedItems(values?.length ?? items?.length ?? 0, failure) }] }, now)
         }
       }
       /** The chunk being run, until it is answered. */
@@ -369,7 +373,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       }
       /** Answers every item of a chunk with the same failure. */
       const answerFailure = (chunk: PoolProtocol.Chunk, failure: PoolProtocol.TaskFailure) =>
-        answer({ id: chunk.id, ms: 0, items: chunk.args.map(() => ({ failure })) })
+        answer({ id: chunk.id, ms: 0, items: failedItems(chunk.args.length, failure) })
       /** A chunk's target, if it is loaded and was found. */
       const loaded = (chunk: PoolProtocol.Chunk): Target.Any | undefined => {
         const target = targets.get(chunk.target)
@@ -552,7 +556,7 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         for (const chunk of message.success.chunks) backlog.set(chunk.id, chunk)
         startRunner()
       })
-      Bridge.pushUp(PoolProtocol.encodeWorkerMessage({ _tag: "Idle" }).json, Channel.noBinary)
+      pushUp({ _tag: "Idle" })
       return yield* Deferred.await(broken)
     })
 })

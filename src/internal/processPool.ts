@@ -246,8 +246,7 @@ const dispatch = (pool: PoolImpl) => {
   const batches = new Map<Worker, Batch>()
   const send = (worker: Worker, batch: Batch) => {
     try {
-      const wire = PoolProtocol.encodePoolMessage({ _tag: "Run", targets: batch.targets, chunks: batch.chunks })
-      worker.process.push(wire.json, wire.binary)
+      pushTo(worker, { _tag: "Run", targets: batch.targets, chunks: batch.chunks })
     } catch (error) {
       // Too large for one message (its JSON text longer than V8 can make a string): each
       // chunk goes alone, with the targets, which the worker may not have learned now.
@@ -290,6 +289,12 @@ const dispatch = (pool: PoolImpl) => {
   }
   for (const [worker, batch] of batches) send(worker, batch)
   wakeRoomWaiters(pool)
+}
+
+/** Sends a message to a worker, with the binary parts its encoding made. */
+const pushTo = (worker: Worker, message: PoolProtocol.PoolMessage) => {
+  const wire = PoolProtocol.encodePoolMessage(message)
+  worker.process.push(wire.json, wire.binary)
 }
 
 /** Makes the pool name a target to `worker` again before its next chunk. */
@@ -354,7 +359,7 @@ export const cancel = (pool: PoolImpl, job: Job) => {
   if (!worker.inFlight.has(job.id)) return
   job.cancelled = true
   worker.stopping++
-  worker.process.push(PoolProtocol.encodePoolMessage({ _tag: "Cancel", id: job.id }).json)
+  pushTo(worker, { _tag: "Cancel", id: job.id })
   // A task that can be interrupted stops within a millisecond or so. One that has not
   // stopped after `stuckAfterMs` is likely in synchronous code, and its worker about to be
   // killed: its replacement starts now rather than after the kill (the old worker retires,
