@@ -19,7 +19,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as PoolProtocol from "../src/internal/poolProtocol.ts"
-import * as Protocol from "../src/internal/protocol.ts"
 import * as internalTarget from "../src/internal/target.ts"
 import * as Targets from "./fixtures/pool-targets.ts"
 
@@ -47,13 +46,13 @@ const codecs = internalTarget.codecs(Targets.square)
 const chunks = Array.from({ length: K }, (_, i) => ({ id: i, target: 1, args: [i] }))
 const run: PoolProtocol.PoolMessage = { _tag: "Run", targets: [], chunks }
 const runPayload = PoolProtocol.encodePoolMessage(run)
-const runEnvelope = Protocol.encodeParentMessage({ _tag: "Push", payload: runPayload.json })
+const runEnvelope = { _tag: "Pool", message: runPayload.json }
 const runLine = JSON.stringify(runEnvelope)
 const results: PoolProtocol.WorkerMessage = {
   _tag: "Results",
   chunks: chunks.map((c) => ({ id: c.id, ms: 0.012, values: [c.id * c.id] }))
 }
-const resultsLine = JSON.stringify({ _tag: "Push", payload: PoolProtocol.encodeWorkerMessage(results).json })
+const resultsLine = JSON.stringify({ _tag: "Pool", message: PoolProtocol.encodeWorkerMessage(results).json })
 const resultsParsed = JSON.parse(resultsLine)
 const raw = [JSON.stringify({ id: 12345, fn: "square", arg: 12345 }).length, JSON.stringify({ id: 12345, result: 152399025 }).length]
 console.log(
@@ -68,7 +67,7 @@ time("JSON.stringify", K, () => JSON.stringify(runEnvelope))
 
 console.log("\nworker → pool (parent side), the Results of those 64 chunks")
 time("JSON.parse", K, () => JSON.parse(resultsLine))
-time("decodeWorkerMessage (Results)", K, () => PoolProtocol.decodeWorkerMessage(resultsParsed.payload, []))
+time("decodeWorkerMessage (Results)", K, () => PoolProtocol.decodeWorkerMessage(resultsParsed.message, []))
 time("decodeSuccess (the target's success Schema), per item", 1, () => codecs.decodeSuccess(49))
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type { Reference } from "./internal/bridge.ts"
+import type { Reference } from "./internal/remoteObject.ts"
 import * as internal from "./internal/processQueue.ts"
 import type { ProcessQueue, ProxyOptions } from "./ProcessQueue.ts"
 import type { QueueClosedError, TaskDoneError } from "./ProcessQueueError.ts"

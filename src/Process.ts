@@ -309,7 +309,7 @@ export const parent: Effect.Effect<Option.Option<Info>> = Effect.sync(() => Opti
  * @category getters
  */
 export const activeChildren: Effect.Effect<ReadonlyArray<Process<unknown, unknown>>> = Effect.sync(() =>
-  Array.from(Current.children)
+  Array.from(Current.state.children)
 )
 
 /**

@@ -13,7 +13,7 @@ import type * as Effect from "effect/Effect"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type { Reference } from "./internal/bridge.ts"
+import type { Reference } from "./internal/remoteObject.ts"
 import * as internal from "./internal/processEvent.ts"
 import type { EventClosedError } from "./ProcessEventError.ts"
 

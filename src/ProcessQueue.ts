@@ -21,7 +21,7 @@ import type * as Effect from "effect/Effect"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type { Reference } from "./internal/bridge.ts"
+import type { Reference } from "./internal/remoteObject.ts"
 import * as internal from "./internal/processQueue.ts"
 import type {
   ItemDecodeError,
@@ -62,7 +62,7 @@ export interface ProcessQueue<in out A> extends Pipeable {
  * @since 0.1.0
  * @category models
  */
-export type { Reference } from "./internal/bridge.ts"
+export type { Reference } from "./internal/remoteObject.ts"
 
 /**
  * @since 0.1.0

@@ -5,9 +5,9 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as Scope from "effect/Scope"
 import { Process, ProcessEvent } from "../src/index.ts"
-import * as Bridge from "../src/internal/bridge.ts"
 import * as E from "./fixtures/events.ts"
 import { until } from "./utils/files.ts"
+import { serving } from "./utils/serving.ts"
 
 describe("ProcessEvent", () => {
   it.live("in its own process: set, clear, isSet, and wait with a timeout returns the flag", () =>
@@ -64,8 +64,8 @@ describe("ProcessEvent", () => {
       const p = yield* Process.spawn(E.giveUp, { args: { event, ms: 300 }, daemon: true }).pipe(Effect.provide(Logger.layer([logger])))
       yield* Deferred.await(gaveUp)
       // The child lingers: only its Cancel can have ended the parent's side of the wait.
-      yield* until(() => Bridge.serving() === 0)
-      assert.strictEqual(Bridge.serving(), 0, "nothing is left waiting in the parent")
+      yield* until(() => serving(p) === 0)
+      assert.strictEqual(serving(p), 0, "nothing is left waiting in the parent")
       assert.isTrue(yield* Process.isAlive(p))
       yield* Process.kill(p)
     }).pipe(Effect.scoped))

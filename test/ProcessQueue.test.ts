@@ -11,9 +11,9 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError, type Target } from "../src/index.ts"
 import * as AckFile from "../src/internal/ackFile.ts"
-import * as Bridge from "../src/internal/bridge.ts"
 import * as Q from "./fixtures/queues.ts"
 import { tempPath, until, untilFile } from "./utils/files.ts"
+import { serving } from "./utils/serving.ts"
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
@@ -30,7 +30,7 @@ const onLog = (text: string) =>
     return { seen, layer }
   })
 
-const untilNoneServing = until(() => Bridge.serving() === 0)
+const untilNoneServing = (...children: ReadonlyArray<Process.Process<unknown, unknown>>) => until(() => serving(...children) === 0)
 
 /** An unbounded queue of numbers holding 0 … n - 1. */
 const filledQueue = (n: number) =>
@@ -140,7 +140,7 @@ describe("ProcessQueue", () => {
       Effect.gen(function*() {
         const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 2 })
         const blocked = yield* Process.spawn(Q.produce, { args: { queue, items: range(5), timeout: null } })
-        yield* until(() => Bridge.serving() > 0)
+        yield* until(() => serving(blocked) > 0)
         assert.strictEqual(yield* ProcessQueue.size(queue), 2, "the child waits with its third item")
         assert.isTrue(yield* Process.isAlive(blocked))
         const taken: Array<number> = []
@@ -198,8 +198,8 @@ describe("ProcessQueue", () => {
             Effect.provide(layer)
           )
           yield* Deferred.await(seen)
-          yield* untilNoneServing
-          assert.strictEqual(Bridge.serving(), 0, `nothing is left waiting in the parent after a ${op}`)
+          yield* untilNoneServing(p)
+          assert.strictEqual(serving(p), 0, `nothing is left waiting in the parent after a ${op}`)
           assert.isTrue(yield* Process.isAlive(p))
           if (op === "get") {
             yield* ProcessQueue.put(queue, 5)
@@ -234,10 +234,10 @@ describe("ProcessQueue", () => {
         const marker = yield* tempPath("frozen")
         const frozen = yield* spawnFrozen(Q.getThenFreeze, { queue, marker })
         yield* untilFile(marker)
-        assert.strictEqual(Bridge.serving(), 1, "its get waits in the parent")
+        assert.strictEqual(serving(frozen), 1, "its get waits in the parent")
         // Its get waits in the parent; the item goes to it, and the answer is never read.
         yield* ProcessQueue.put(queue, 42)
-        yield* untilNoneServing
+        yield* untilNoneServing(frozen)
         assert.strictEqual(yield* ProcessQueue.size(queue), 0, "the item was handed out")
         yield* Process.kill(frozen)
         yield* Process.join(frozen)
@@ -359,16 +359,18 @@ describe("ProcessQueue", () => {
       Effect.gen(function*() {
         const leftovers = () => Fs.readdirSync(Os.tmpdir()).filter((f) => f.startsWith(`effect-multiprocessing-acks-${process.pid}-`))
         const before = leftovers().length
-        AckFile.setLimit(64)
-        yield* Effect.addFinalizer(() => Effect.sync(() => AckFile.setLimit(1024 * 1024)))
         const queue = yield* filledQueue(3000)
         const marker = yield* tempPath("took")
-        const frozen = yield* spawnFrozen(Q.takeThenFreeze, { queue, count: 1000, marker })
+        const frozen = yield* spawnFrozen(Q.takeThenFreeze, { queue, count: 1000, marker }).pipe(
+          Effect.provideService(AckFile.Limit, 64)
+        )
         yield* untilFile(marker)
         yield* Process.kill(frozen)
         yield* Process.join(frozen)
         assert.deepStrictEqual(JSON.parse(Fs.readFileSync(marker, "utf8")), range(1000))
-        const consumers = [yield* Process.spawn(Q.drain, { args: queue }), yield* Process.spawn(Q.drain, { args: queue })]
+        const consumers = yield* Effect.forEach([1, 2], () => Process.spawn(Q.drain, { args: queue })).pipe(
+          Effect.provideService(AckFile.Limit, 64)
+        )
         yield* ProcessQueue.end(queue)
         const rest = (yield* Effect.forEach(consumers, Process.result)).flat()
         assert.deepStrictEqual(sorted(rest), range(3000).slice(1000), "the 2000 it did not take, once each")
@@ -431,7 +433,7 @@ describe("ProcessQueue", () => {
         const owner = yield* Scope.make()
         const queue = yield* ProcessQueue.make({ item: Schema.Number }).pipe(Scope.provide(owner))
         const waiters = [yield* Process.spawn(Q.getOrFail, { args: queue }), yield* Process.spawn(Q.getOrFail, { args: queue })]
-        yield* until(() => Bridge.serving() >= 2)
+        yield* until(() => serving(...waiters) >= 2)
         yield* Scope.close(owner, Exit.void)
         for (const p of waiters) {
           assert.instanceOf(yield* Effect.flip(Process.result(p)), ProcessQueueError.QueueClosedError)

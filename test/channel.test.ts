@@ -3,25 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Channel from "../src/internal/channel.ts"
-import { tempPath, until } from "./utils/files.ts"
-
-/** A connected pair of real UNIX sockets: `near` is ours, `far` the other process's end. */
-const socketPair = Effect.flatMap(tempPath("socket"), (path) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<{ near: Net.Socket; far: Net.Socket; server: Net.Server }>((resolve) => {
-        const server = Net.createServer((far) => resolve({ near, far, server }))
-        server.listen(path)
-        const near = Net.connect(path)
-      })
-    ),
-    ({ far, near, server }) =>
-      Effect.sync(() => {
-        near.destroy()
-        far.destroy()
-        server.close()
-      })
-  ))
+import { until } from "./utils/files.ts"
+import { socketPair } from "./utils/sockets.ts"
 
 /** What a channel on `socket` received: messages with their binary parts, and reports of malformed input. */
 const receiver = (socket: Net.Socket, limits?: Channel.Limits) => {

@@ -1,71 +1,53 @@
 /**
- * A child's acknowledgements of delivered queue items, written to a file instead of the
- * channel.
+ * Acknowledgements of delivered values (queue items), written by their receiver to a file
+ * instead of the channel.
  *
  * A consumer must acknowledge each item before its caller gets it (were it killed right
  * after, the owner would otherwise give the item to someone else too). On the channel, that
- * is one message per item, and each one wakes the parent: it halved get throughput. Here
- * it is one small write to a file the parent does not watch; the parent reads the file
- * when it needs to: when the child calls again, every few milliseconds while items are
- * out, and, before it takes back what was not acknowledged, when the child is gone. What a
- * write put in the file survives the writer's SIGKILL.
+ * is one message per item, and each one wakes the owner. Here it is one small write to a
+ * file the owner does not watch; the owner reads the file when it needs to: when the
+ * receiver calls again, every few milliseconds while items are out, and, before it takes
+ * back what was not acknowledged, when the receiver is gone. What a write put in the file
+ * survives the writer's SIGKILL.
  *
- * The parent creates the file, opens it twice (append for the child, read for itself) and
- * unlinks it at once: nothing is left behind, whatever happens to either process. The child
- * gets the append end as its fd 4. Each id is written as `<id>;` on a line of its own.
- *
- * So that a long-lived consumer's file does not grow forever, the parent has the child
- * switch to a new file once it has read `limit` bytes: it creates the file and sends its
- * path (an `AckFile` message); the child opens it, unlinks it, writes `end` as the last
- * line of the old file and appends to the new one from then on. The parent, reading the
- * old file, moves to the new one at `end`.
+ * A file is made only for a peer that is handed values: the owner's `Reader` creates it on
+ * its first delivery, opens it for reading and sends its path (an `AckFile` message, ahead
+ * of the reply that delivers); the receiver's `Writer` opens it for appending and unlinks
+ * it. Each id is written as `<id>;` on a line of its own. So that a long-lived consumer's
+ * file does not grow forever, the owner sends a new path once it has read `limit` bytes;
+ * the receiver writes `end` as the last line of the old file and appends to the new one;
+ * the owner, reading the old file, moves to the new one at `end`. A path the receiver never
+ * got to is removed when the reader closes: nothing is left behind.
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Context from "effect/Context"
 
-/** The child's fd of its first acknowledgements file. */
-export const childFd = 4
-
-/** The line that closes a file the child has left for a new one. */
+/** The line that closes a file the writer has left for a new one. */
 const endLine = "end"
 
+/** A reader asks for a new file past this many bytes read, by default. */
+export const defaultLimit = 1024 * 1024
+
+/** The size at which the children spawned in its scope are given a new file (tests lower it, to switch often). */
+export const Limit: Context.Reference<number> = Context.Reference<number>(
+  "effect-multiprocessing/internal/AckFile/Limit",
+  { defaultValue: () => defaultLimit }
+)
+
 // ---------------------------------------------------------------------------
-// parent side
+// the owner's side
 
 export interface Reader {
   /** The ids written since the last call. */
   readonly drain: () => Array<number>
-  /** Past `limit` bytes read: the path of a new file for the child to switch to (send it). Once per switch. */
+  /**
+   * The path of a file for the receiver to use (send it): the first one, or a new one once
+   * `limit` bytes were read. `undefined` when none is needed now, or none can be made.
+   */
   readonly nextFile: () => string | undefined
   readonly close: () => void
-}
-
-let limit = 1024 * 1024
-
-/** The size at which the child is given a new file (lowered by tests to switch often). */
-export const setLimit = (bytes: number): void => {
-  limit = bytes
-}
-
-let created = 0
-
-const newPath = () =>
-  Path.join(Os.tmpdir(), `effect-multiprocessing-acks-${process.pid}-${++created}-${Math.random().toString(36).slice(2)}`)
-
-/** A new file: the fd to give the child (close it here once the child is spawned), and our reader. */
-export const create = (): { readonly childEnd: number; readonly reader: Reader } | undefined => {
-  const path = newPath()
-  try {
-    const childEnd = Fs.openSync(path, "a", 0o600)
-    const fd = Fs.openSync(path, "r")
-    Fs.unlinkSync(path)
-    return { childEnd, reader: makeReader(fd) }
-  } catch {
-    // No usable temporary directory: acknowledgements go over the channel.
-    Fs.rmSync(path, { force: true })
-    return undefined
-  }
 }
 
 interface File {
@@ -75,120 +57,142 @@ interface File {
   rest: string
 }
 
-const makeReader = (fd: number): Reader => {
+let created = 0
+
+const newPath = () =>
+  Path.join(Os.tmpdir(), `effect-multiprocessing-acks-${process.pid}-${++created}-${Math.random().toString(36).slice(2)}`)
+
+/** A new, empty file opened for reading, with its path (the receiver unlinks it once it has it open). */
+const createFile = (): { readonly file: File; readonly path: string } | undefined => {
+  const path = newPath()
+  try {
+    Fs.closeSync(Fs.openSync(path, "wx", 0o600))
+    return { file: { fd: Fs.openSync(path, "r"), offset: 0, rest: "" }, path }
+  } catch {
+    // No usable temporary directory: acknowledgements go over the channel.
+    Fs.rmSync(path, { force: true })
+    return undefined
+  }
+}
+
+export const makeReader = (limit: number = defaultLimit): Reader => {
   const buffer = Buffer.allocUnsafe(64 * 1024)
-  let current: File = { fd, offset: 0, rest: "" }
-  /** The file the child was told to switch to; its path until the child has unlinked it. */
+  let current: File | undefined
+  /** The file the receiver was told to use; its path until the reader is closed. */
   let next: { readonly file: File; readonly path: string } | undefined
+  /** Paths handed out, removed at close in case the receiver never unlinked them. */
+  const paths: Array<string> = []
   let closed = false
+  const readFrom = (file: File, ids: Array<number>): boolean => {
+    let ended = false
+    while (true) {
+      let n: number
+      try {
+        n = Fs.readSync(file.fd, buffer, 0, buffer.length, file.offset)
+      } catch {
+        // Unreadable (it should not happen): what is not read counts as not acknowledged.
+        return false
+      }
+      if (n === 0) return ended
+      file.offset += n
+      const lines = (file.rest + buffer.toString("latin1", 0, n)).split("\n")
+      file.rest = lines.pop()!
+      for (const line of lines) {
+        // Only whole entries count: a write cut short leaves a line without its ';'.
+        if (line.endsWith(";")) ids.push(Number(line.slice(0, -1)))
+        else if (line === endLine) ended = true
+      }
+    }
+  }
   return {
     drain: () => {
       const ids: Array<number> = []
       if (closed) return ids
-      while (true) {
-        let n: number
-        try {
-          n = Fs.readSync(current.fd, buffer, 0, buffer.length, current.offset)
-        } catch {
-          // Unreadable (it should not happen): what is not read counts as not acknowledged.
-          break
-        }
-        if (n === 0) break
-        current.offset += n
-        const lines = (current.rest + buffer.toString("latin1", 0, n)).split("\n")
-        current.rest = lines.pop()!
-        let ended = false
-        for (const line of lines) {
-          // Only whole entries count: a write cut short leaves a line without its ';'.
-          if (line.endsWith(";")) ids.push(Number(line.slice(0, -1)))
-          else if (line === endLine) ended = true
-        }
-        if (ended && next !== undefined) {
-          Fs.closeSync(current.fd)
-          current = next.file
-          next = undefined
-        }
+      if (current === undefined && next !== undefined) {
+        // The first file: nothing to end before it.
+        current = next.file
+        next = undefined
+      }
+      while (current !== undefined && readFrom(current, ids) && next !== undefined) {
+        Fs.closeSync(current.fd)
+        current = next.file
+        next = undefined
       }
       return ids
     },
     nextFile: () => {
-      if (closed || next !== undefined || current.offset < limit) return undefined
-      const path = newPath()
-      try {
-        Fs.closeSync(Fs.openSync(path, "wx", 0o600))
-        next = { file: { fd: Fs.openSync(path, "r"), offset: 0, rest: "" }, path }
-        return path
-      } catch {
-        Fs.rmSync(path, { force: true })
-        return undefined
-      }
+      if (closed || next !== undefined || (current !== undefined && current.offset < limit)) return undefined
+      next = createFile()
+      if (next === undefined) return undefined
+      paths.push(next.path)
+      return next.path
     },
     close: () => {
       if (closed) return
       closed = true
-      Fs.closeSync(current.fd)
-      if (next !== undefined) {
-        Fs.closeSync(next.file.fd)
-        // The child may not have got to it: do not leave it behind.
-        Fs.rmSync(next.path, { force: true })
-      }
+      if (current !== undefined) Fs.closeSync(current.fd)
+      if (next !== undefined) Fs.closeSync(next.file.fd)
+      for (const path of paths) Fs.rmSync(path, { force: true })
     }
   }
 }
 
 // ---------------------------------------------------------------------------
-// child side
+// the receiver's side
 
-let usable: boolean | undefined
-let fd = childFd
-
-/** Appends `ids` to this child's file; `false` if there is none (or it failed): send them over the channel. */
-export const write = (ids: ReadonlyArray<number>): boolean => {
-  usable ??= isFile(fd)
-  if (!usable) return false
-  const line = ids.map((id) => `${id};\n`).join("")
-  if (append(line)) return true
-  // A failed or partial write: stop using the file. Its last entry may lack its ';' and
-  // newline: end the line, so that the parent drops it rather than join it to the next.
-  usable = false
-  append("\n")
-  return false
+export interface Writer {
+  /** Appends `ids`; `false` if there is no file (or writing failed): send them over the channel. */
+  readonly write: (ids: ReadonlyArray<number>) => boolean
+  /** The owner's `AckFile`: from now on, acknowledgements go to the file at `path`. */
+  readonly switchTo: (path: string) => void
+  readonly close: () => void
 }
 
-/** The parent's `AckFile`: from now on, acknowledgements go to the file at `path`. */
-export const switchTo = (path: string): void => {
-  usable ??= isFile(fd)
-  let opened: number
-  try {
-    opened = Fs.openSync(path, "a")
-  } catch {
-    return
+export const makeWriter = (): Writer => {
+  let fd: number | undefined
+  /** A write failed: files are not used again (the owner would wait for an `end` that never comes). */
+  let broken = false
+  const append = (text: string): boolean => {
+    if (fd === undefined) return false
+    try {
+      return Fs.writeSync(fd, text) === text.length
+    } catch {
+      return false
+    }
   }
-  Fs.rmSync(path, { force: true })
-  // The parent moves to the new file when it reads `end` in the old one. If that cannot be
-  // written whole, stay: a new file the parent would never read would lose acknowledgements.
-  if (usable === false || !append(`${endLine}\n`)) {
-    Fs.closeSync(opened)
-    return
+  const stop = () => {
+    if (fd !== undefined) Fs.closeSync(fd)
+    fd = undefined
   }
-  const old = fd
-  fd = opened
-  usable = true
-  Fs.closeSync(old)
-}
-
-const append = (text: string): boolean => {
-  try {
-    return Fs.writeSync(fd, text) === text.length
-  } catch {
-    return false
-  }
-}
-
-const isFile = (n: number): boolean => {
-  try {
-    return Fs.fstatSync(n).isFile()
-  } catch {
-    return false
+  return {
+    write: (ids) => {
+      if (fd === undefined) return false
+      if (append(ids.map((id) => `${id};\n`).join(""))) return true
+      // A failed or partial write: stop using the file. Its last entry may lack its ';' and
+      // newline: end the line, so that the owner drops it rather than join it to the next.
+      append("\n")
+      stop()
+      broken = true
+      return false
+    },
+    switchTo: (path) => {
+      if (broken) return
+      let opened: number
+      try {
+        opened = Fs.openSync(path, "a")
+      } catch {
+        return
+      }
+      Fs.rmSync(path, { force: true })
+      // The owner moves to the new file when it reads `end` in the old one. If that cannot be
+      // written whole, stay: a new file the owner would never read would lose acknowledgements.
+      if (fd !== undefined && !append(`${endLine}\n`)) {
+        Fs.closeSync(opened)
+        return
+      }
+      stop()
+      fd = opened
+    },
+    close: stop
   }
 }

@@ -21,17 +21,26 @@ import type * as Net from "node:net"
 import * as Effect from "effect/Effect"
 
 /**
- * What a reader accepts: a line or a binary part longer than this is dropped as malformed,
- * instead of growing the buffer. By default, the longest a writer can make: a line is the
- * JSON text of a string, which V8 caps at `MAX_STRING_LENGTH` UTF-16 units (up to 3 bytes
- * each in UTF-8), and a part is a typed array's memory (4 GiB holds 2^29 numbers).
+ * What a reader accepts: a line or a binary part longer than this is reported as malformed
+ * and skipped, before anything is allocated for it. A line's default is the longest a
+ * writer can make (the JSON text of a string, which V8 caps at `MAX_STRING_LENGTH` UTF-16
+ * units, up to 3 bytes each in UTF-8); a line grows piece by piece as it arrives, so only
+ * what was sent is held. A part's default is 1 GiB.
  */
 export interface Limits {
   readonly lineBytes: number
   readonly partBytes: number
 }
 
-const defaultLimits: Limits = { lineBytes: 3 * constants.MAX_STRING_LENGTH, partBytes: 2 ** 32 }
+const defaultLimits: Limits = { lineBytes: 3 * constants.MAX_STRING_LENGTH, partBytes: 2 ** 30 }
+
+/**
+ * A part up to this size gets its memory when its header is read; a larger one is kept
+ * piece by piece as it arrives, and joined at its end, so that a header alone (from a
+ * broken or hostile peer) never makes this process allocate more than was sent.
+ */
+const preallocateBytes = 64 * 1024 * 1024
+
 /**
  * Flush at once, without waiting for the end of the turn, past this many pending bytes: a
  * pool's chunk of 12.5k numbers (~100 KB) then leaves as soon as it is encoded, and its
@@ -140,9 +149,10 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   let partial: Array<Buffer> = []
   let partialBytes = 0
   let skippingOversized = false
-  /** The binary part being read (`partLength` ≥ 0): its bytes, unless it is skipped, and how many have come. */
+  /** The binary part being read (`partLength` ≥ 0): its memory (or its pieces), unless it is skipped, and how many bytes have come. */
   let partLength = -1
   let part: Buffer | undefined
+  let pieces: Array<Buffer> | undefined
   let partFilled = 0
   /** Binary parts read for the next message. */
   let binary: Array<Uint8Array> = []
@@ -153,6 +163,8 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   const readPart = (chunk: Buffer, start: number): number => {
     const n = Math.min(partLength - partFilled, chunk.length - start)
     if (part !== undefined) chunk.copy(part, partFilled, start, start + n)
+    // A copy: the chunk's memory is the socket's to reuse.
+    else if (pieces !== undefined) pieces.push(Buffer.from(chunk.subarray(start, start + n)))
     partFilled += n
     if (partFilled === partLength) endPart()
     return start + n
@@ -160,7 +172,21 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
 
   const endPart = () => {
     if (part !== undefined) binary.push(part)
+    else if (pieces !== undefined) {
+      try {
+        // Memory of its own, so that a typed array can view it from offset 0 (aligned).
+        const whole = Buffer.allocUnsafeSlow(partLength)
+        let at = 0
+        for (const piece of pieces) at += piece.copy(whole, at)
+        binary.push(whole)
+      } catch (error) {
+        // Out of memory: the part and its message are dropped, and reported.
+        handlers.onMalformed(`a binary part of ${partLength} bytes`, error)
+        spoiled = true
+      }
+    }
     part = undefined
+    pieces = undefined
     partLength = -1
   }
 
@@ -171,18 +197,15 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
     partLength = Number(text)
     partFilled = 0
     part = undefined
-    // Memory of its own, so that a typed array can view it from offset 0 (aligned).
-    try {
-      if (partLength <= limits.partBytes) part = Buffer.allocUnsafeSlow(partLength)
-    } catch {
-      // Out of memory: skipped as too long.
-    }
-    if (part === undefined) {
+    pieces = undefined
+    if (partLength > limits.partBytes) {
       // Its length is known: its bytes are skipped, and its message dropped.
-      handlers.onMalformed(excerpt(line), new Error(`binary part of ${partLength} bytes: more than this process can take`))
+      handlers.onMalformed(excerpt(line), new Error(`a binary part of ${partLength} bytes: over the limit of ${limits.partBytes}`))
       spoiled = true
-      return
-    }
+    } else if (partLength <= preallocateBytes) {
+      // Memory of its own, so that a typed array can view it from offset 0 (aligned).
+      part = Buffer.allocUnsafeSlow(partLength)
+    } else pieces = []
     if (partLength === 0) endPart()
   }
 
@@ -203,6 +226,11 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   const receive = (text: string) => {
     const parts = takeParts()
     if (parts === undefined) return
+    // A line that came whole in one read is in memory already, but is held to the same
+    // limit as one that grows across reads (its length in UTF-16 units: at most its bytes).
+    if (text.length > limits.lineBytes) {
+      return handlers.onMalformed(text.slice(0, 200) + "…", new Error(`line longer than ${limits.lineBytes} bytes`))
+    }
     let message: unknown
     try {
       message = JSON.parse(text)

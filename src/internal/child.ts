@@ -6,15 +6,15 @@
  */
 import * as Net from "node:net"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
+import * as Schema from "effect/Schema"
 import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
-import * as AckFile from "./ackFile.ts"
-import * as Bridge from "./bridge.ts"
-import * as Channel from "./channel.ts"
+import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
@@ -26,43 +26,42 @@ import * as internalTarget from "./target.ts"
 /** After a signal, how long the last messages may take to go out before we die by it anyway. */
 const flushTimeout = 2000
 
+const encodeFailed = Schema.encodeSync(Schema.toCodecJson(Protocol.Failed))
+const encodeResult = Schema.encodeSync(Schema.toCodecJson(Protocol.Result))
+
 export const main = (): void => {
-  let started = false
   let running: RunMain.Running | undefined
   let name = "child"
-  const channel = Channel.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
-    onMessage(raw, binary) {
-      const decoded = Protocol.decodeParentMessage(raw)
-      if (decoded._tag === "Failure") {
-        process.stderr.write(`effect-multiprocessing: bad message from the parent: ${decoded.failure.message}\n`)
-        return started ? undefined : exit(1)
-      }
-      const message = decoded.success
-      if (message._tag === "Reply") return Bridge.onReply(message)
-      if (message._tag === "Push") return Bridge.receivePush(message.payload, binary)
-      if (message._tag === "AckFile") return AckFile.switchTo(message.path)
-      if (started) return
-      started = true
-      name = message.name
-      void run(message)
-    },
-    onMalformed(line) {
-      process.stderr.write(`effect-multiprocessing: malformed message from the parent: ${line}\n`)
+  /** Why the parent's messages cannot be trusted any more, once one could not be read. */
+  let protocolFailure: DecodeError | undefined
+  const connection = Connection.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
+    peer: "the parent process",
+    objects: Current.state.objects,
+    context: Context.empty(),
+    onProtocolError(error) {
+      if (protocolFailure !== undefined || exiting !== undefined) return
+      protocolFailure = error
+      // Nothing the parent sends can be trusted now: the program stops, and the parent hears why.
+      if (running !== undefined) return running.stop("protocol-error")
+      fail(error, error.message)
     },
     onClose() {
       // The parent is gone (or closed our channel): nobody is left to report to.
       if (dyingBy !== undefined) return RunMain.dieBySignal(dyingBy)
       if (exiting !== undefined) return process.exit(exiting)
-      Bridge.disconnectUp()
       if (running !== undefined) running.stop("parent-gone")
       else process.exit(1)
     }
   })
+  let started = false
+  connection.register("Start", Connection.decodeWith(Protocol.Start), (start) => {
+    if (started) throw new Error("a second Start")
+    started = true
+    name = start.name
+    void run(start)
+  })
 
-  const send = (message: Protocol.ChildMessage) => channel.write(Protocol.encodeChildMessage(message))
-  // The bridge's messages (calls, settlements, pushes) are plain JSON built from values its
-  // callers already encoded, and the parent decodes every one: no second pass on the way out.
-  const sendPlain = (message: Protocol.ChildMessage, binary?: Channel.Binary) => channel.write(message, binary)
+  const send = (message: Schema.Json) => connection.send(message)
 
   let exiting: number | undefined
   let dyingBy: NodeJS.Signals | undefined
@@ -74,12 +73,12 @@ export const main = (): void => {
   const exit = (code: number) => {
     if (exiting !== undefined) return
     exiting = code
-    channel.end()
+    connection.end()
   }
 
   const fail = (reason: ProcessErrorReason, printed: string) => {
     process.stderr.write(`Process ${name}:\n${printed}\n`)
-    send({ _tag: "Failed", reason })
+    send(encodeFailed({ _tag: "Failed", reason }))
     exit(1)
   }
 
@@ -93,13 +92,12 @@ export const main = (): void => {
   process.on("unhandledRejection", onUncaught)
 
   const run = async (start: Protocol.Start) => {
-    Bridge.connectUp(sendPlain, () => channel.flush(), channel.awaitDrain)
-    Current.setChild({
+    Current.becomeChild({
       name: start.name,
       identity: start.identity,
       daemon: start.daemon,
       parent: { name: start.parentName, pid: start.parentPid }
-    })
+    }, connection)
     try {
       await import(start.module)
     } catch (error) {
@@ -120,9 +118,9 @@ export const main = (): void => {
     const announce = Effect.sync(() => {
       send({ _tag: "Ready" })
       // Out before the target runs: a target that spins or exits at once must not hide it.
-      channel.flush()
+      connection.flush()
     })
-    running = RunMain.launch(Effect.andThen(announce, program(target, args.value, start, channel)), (exit, stoppedBy) => {
+    running = RunMain.launch(Effect.andThen(announce, program(target, args.value, start)), (exit, stoppedBy) => {
       process.off("uncaughtException", onUncaught)
       process.off("unhandledRejection", onUncaught)
       finish(target, exit, stoppedBy)
@@ -138,30 +136,34 @@ export const main = (): void => {
       process.stderr.write(`Process ${name}:\n${Cause.pretty(result.cause)}\n`)
     }
     // Batched puts go out before the result: a child's puts are in the queue when its result arrives.
-    Bridge.flushUp()
-    if (stoppedBy === undefined || stoppedBy === "parent-gone") {
+    connection.flushWriteBehind()
+    if (stoppedBy === "protocol-error" && protocolFailure !== undefined) {
+      process.stderr.write(`Process ${name}:\n${protocolFailure.message}\n`)
+      send(encodeFailed({ _tag: "Failed", reason: protocolFailure }))
+    } else if (stoppedBy === undefined || stoppedBy === "parent-gone") {
       if (requested !== undefined) {
-        send({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) })
+        send(encodeFailed({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) }))
       } else {
         const encoded = internalTarget.codecs(target).encodeExit(result)
         if (Exit.isSuccess(encoded)) {
           const stack = typedErrorStack(result)
-          send({ _tag: "Result", exit: encoded.value, ...(stack === undefined ? {} : { stack }) })
+          send(encodeResult({ _tag: "Result", exit: encoded.value, ...(stack === undefined ? {} : { stack }) }))
         }
         else {
           const payload = Exit.isSuccess(result) ? "success" : "error"
           const message = errorMessage(Cause.squash(encoded.cause))
-          send({ _tag: "Failed", reason: new EncodeError({ payload, message }) })
+          send(encodeFailed({ _tag: "Failed", reason: new EncodeError({ payload, message }) }))
         }
       }
     }
-    lifecycle(`process exiting with exitcode ${stoppedBy === undefined || stoppedBy === "parent-gone" ? code : -15}`)
-    if (stoppedBy !== undefined && stoppedBy !== "parent-gone") {
+    const signal = RunMain.signalOf(stoppedBy)
+    lifecycle(`process exiting with exitcode ${signal === undefined ? code : -15}`)
+    if (signal !== undefined) {
       // Die by the signal itself, so the parent sees -N, once the parent has read our last
       // messages (the finalizers' logs): as for an exit, we wait for its end, but not long.
-      dyingBy = stoppedBy
-      channel.end()
-      setTimeout(() => RunMain.dieBySignal(stoppedBy), flushTimeout).unref()
+      dyingBy = signal
+      connection.end()
+      setTimeout(() => RunMain.dieBySignal(signal), flushTimeout).unref()
       return
     }
     exit(code)
@@ -170,17 +172,17 @@ export const main = (): void => {
   let lifecycleEnabled = false
   const lifecycle = (message: string) => {
     if (!lifecycleEnabled) return
-    send({ _tag: "Log", level: "Info", message: [message], annotations: {}, spans: [] })
+    send(ForwardLogger.encodeLog({ _tag: "Log", level: "Info", message: [message], annotations: {}, spans: [] }))
   }
 
-  const program = (target: Target.Any, args: unknown, start: Protocol.Start, channel: Channel.Channel) => {
+  const program = (target: Target.Any, args: unknown, start: Protocol.Start) => {
     lifecycleEnabled = start.lifecycleLogs
     return Effect.gen(function*() {
       lifecycle(`child process calling ${target.name}()`)
       return yield* target.run(args).pipe(Effect.onExit(() => Effect.sync(() => lifecycle("process shutting down"))))
     }).pipe(
       Effect.scoped,
-      Effect.provideService(Logger.CurrentLoggers, new Set([ForwardLogger.make(channel)])),
+      Effect.provideService(Logger.CurrentLoggers, new Set([ForwardLogger.make(connection)])),
       Effect.provideService(References.MinimumLogLevel, start.logLevel),
       Effect.provideService(LifecycleLogs, start.lifecycleLogs)
     )

@@ -7,11 +7,14 @@ import * as Formatter from "effect/Formatter"
 import { toJson } from "effect/Inspectable"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
-import type * as Channel from "./channel.ts"
+import * as Schema from "effect/Schema"
+import type * as Connection from "./connection.ts"
 import * as Protocol from "./protocol.ts"
 
+export const encodeLog = Schema.encodeSync(Schema.toCodecJson(Protocol.Log))
+
 /** A value as JSON, or its printed form when it has none (functions, cycles, symbols). */
-export const toJsonSafe = (u: unknown): unknown => {
+export const toJsonSafe = (u: unknown): Schema.Json => {
   if (typeof u === "string" || typeof u === "boolean" || u === null) return u
   try {
     const text = JSON.stringify(toJson(u))
@@ -21,14 +24,14 @@ export const toJsonSafe = (u: unknown): unknown => {
   }
 }
 
-export const make = (channel: Channel.Channel): Logger.Logger<unknown, void> =>
+export const make = (connection: Connection.Connection): Logger.Logger<unknown, void> =>
   Logger.make((options) => {
-    const annotations: Record<string, unknown> = {}
+    const annotations: Record<string, Schema.Json> = {}
     for (const [key, value] of Object.entries(options.fiber.getRef(References.CurrentLogAnnotations))) {
       annotations[key] = toJsonSafe(value)
     }
     const message = Array.isArray(options.message) ? options.message : [options.message]
-    channel.write(Protocol.encodeChildMessage({
+    connection.send(encodeLog({
       _tag: "Log",
       level: options.logLevel === "All" || options.logLevel === "None" ? "Info" : options.logLevel,
       message: message.map(toJsonSafe),

@@ -11,10 +11,12 @@ import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import { constVoid } from "effect/Function"
 import type * as Fiber from "effect/Fiber"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import * as Target from "../Target.ts"
-import * as Bridge from "./bridge.ts"
+import * as Current from "./current.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
@@ -303,6 +305,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
         }
         if (failure !== undefined) return yield* Effect.die(new Error("the initializer failed"))
       }
+      const uplink = Current.uplink()
+      if (uplink === undefined) return yield* Effect.die(new Error("a pool worker runs only as a pool's child process"))
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
       /**
        * Fails when the runner dies of a defect: a bug of this loop (a task's defect is
@@ -315,7 +319,8 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
       /** Sends a message to the pool, with the binary parts its encoding made. */
       const pushUp = (message: PoolProtocol.WorkerMessage, now = false) => {
         const wire = PoolProtocol.encodeWorkerMessage(message)
-        Bridge.pushUp(wire.json, wire.binary, now)
+        uplink.send({ _tag: "Pool", message: wire.json }, wire.binary)
+        if (now) uplink.flush()
       }
       let outbox: Array<PoolProtocol.ChunkResult> = []
       /** Sends the answers so far: with the turn's other messages, or at once (`now`). */
@@ -544,18 +549,26 @@ export const worker = Target.make("effect-multiprocessing/pool-worker", {
           runner.interruptUnsafe()
         }
       }
-      Bridge.onPushDown((payload, binary) => {
-        const message = PoolProtocol.decodePoolMessage(payload, binary)
-        if (message._tag === "Failure") return
-        if (message.success._tag === "Cancel") return cancel(message.success.id)
-        for (const { module, name, ref } of message.success.targets) {
-          const loading = load(module, name)
-          targets.set(ref, loading)
-          loading.then((target) => targets.set(ref, target))
+      // A message that cannot be read is a protocol error of the connection: this worker
+      // ends with a DecodeError, and its pool fails its tasks and replaces it.
+      uplink.register(
+        "Pool",
+        (message, binary) =>
+          Result.mapError(
+            PoolProtocol.decodePoolMessage(Predicate.hasProperty(message, "message") ? message.message : undefined, binary),
+            (error) => error.message
+          ),
+        (message) => {
+          if (message._tag === "Cancel") return cancel(message.id)
+          for (const { module, name, ref } of message.targets) {
+            const loading = load(module, name)
+            targets.set(ref, loading)
+            loading.then((target) => targets.set(ref, target))
+          }
+          for (const chunk of message.chunks) backlog.set(chunk.id, chunk)
+          startRunner()
         }
-        for (const chunk of message.success.chunks) backlog.set(chunk.id, chunk)
-        startRunner()
-      })
+      )
       pushUp({ _tag: "Idle" })
       return yield* Deferred.await(broken)
     })

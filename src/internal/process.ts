@@ -1,41 +1,41 @@
 /**
- * Parent side of a child process: spawning, the channel reader, exit bookkeeping,
- * signals and the scope rules (join non-daemons, terminate daemons and interrupted).
+ * Parent side of a child process: spawning, its connection, exit bookkeeping, signals and
+ * the scope rules (join non-daemons, terminate daemons and interrupted). What the child
+ * says of its own lifecycle (ready, logs, result) is read by processLifecycle.ts.
  */
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
 import * as Module from "node:module"
 import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
+import type * as Fiber from "effect/Fiber"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as References from "effect/References"
-import type * as Schema from "effect/Schema"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
-import { EncodeError, ProcessError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
+import { type DecodeError, EncodeError, ProcessError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as AckFile from "./ackFile.ts"
-import * as Bridge from "./bridge.ts"
-import * as Channel from "./channel.ts"
+import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
-import { channelCloseGrace, Malformed, readChannel, signalName } from "./processReader.ts"
+import * as Lifecycle from "./processLifecycle.ts"
 import * as Protocol from "./protocol.ts"
 import * as internalTarget from "./target.ts"
-import * as Watchdog from "./watchdog.ts"
 
 export const TypeId: Process.TypeId = "~effect-multiprocessing/Process"
 
@@ -68,6 +68,34 @@ const isDebuggerFlag = (flag: string) => /^--(inspect|debug)(-brk|-port|-wait|-p
 
 export const defaultExecArgv = (): ReadonlyArray<string> => process.execArgv.filter((flag) => !isDebuggerFlag(flag))
 
+/**
+ * Where a process handle is in its life. `signalled`: we sent the child a signal, so an
+ * end by signal was asked for, not a crash.
+ */
+export type State =
+  | { readonly _tag: "Initial" }
+  | {
+    readonly _tag: "Running"
+    readonly child: ChildProcess.ChildProcess
+    readonly pid: number
+    readonly connection: Connection.Connection
+    signalled: boolean
+    /** The SIGKILL that follows a SIGTERM after the grace period, once `terminate` was called. */
+    escalation: Fiber.Fiber<void> | undefined
+  }
+  | { readonly _tag: "Exited"; readonly pid: number; readonly exitCode: number; readonly signalled: boolean }
+  /** It could not be spawned, or was killed before it started (its arguments could not be sent). */
+  | { readonly _tag: "NotSpawned" }
+
+/**
+ * What a layer built on processes (a pool) adds to a child's connection: its own message
+ * handlers, registered before anything is read, and what it does on a protocol error.
+ */
+export interface Extension {
+  readonly connect: (connection: Connection.Connection) => void
+  readonly onProtocolError?: ((error: DecodeError) => void) | undefined
+}
+
 export class ProcessImpl<A, E> implements Process.Process<A, E> {
   readonly [TypeId]: Process.Variance<A, E> = variance
   readonly name: string
@@ -76,19 +104,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   readonly parentPid: number = process.pid
   readonly identity: ReadonlyArray<number>
   readonly options: Process.Options<unknown>
-  status: "initial" | "started" | "stopped" = "initial"
-  pid: number | undefined = undefined
-  exitCodeValue: number | undefined = undefined
-  /** We sent a signal, so an end by signal is what was asked for, not a crash. */
-  signalled = false
-  ready = false
-  child: ChildProcess.ChildProcess | undefined = undefined
-  channel: Channel.Channel | undefined = undefined
-  /** Where the child's pushes go (a pool, for its workers): called as they are read, not through the reader. */
-  onPush: ((payload: unknown, binary: Channel.Binary) => void) | undefined = undefined
-  /** Told of a line from the child that could not be read, or a push `onPush` threw on (it is also logged). */
-  onMalformed: ((message: string) => void) | undefined = undefined
-  escalation: ReturnType<typeof setTimeout> | undefined = undefined
+  state: State = { _tag: "Initial" }
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
   readonly outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
@@ -101,12 +117,20 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     this.daemon = options.daemon ?? false
   }
 
+  get pid(): number | undefined {
+    return this.state._tag === "Running" || this.state._tag === "Exited" ? this.state.pid : undefined
+  }
+
+  get exitCode(): number | undefined {
+    return this.state._tag === "Exited" ? this.state.exitCode : undefined
+  }
+
   get gracePeriod(): Duration.Duration {
     return this.options.gracePeriod === undefined ? defaultGracePeriod : Duration.fromInputUnsafe(this.options.gracePeriod)
   }
 
   get isAliveUnsafe(): boolean {
-    return this.status === "started"
+    return this.state._tag === "Running"
   }
 
   pipe() {
@@ -116,26 +140,22 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   toString(): string {
     const info = [this.target.kind, `name='${this.name}'`]
     if (this.pid !== undefined) info.push(`pid=${this.pid}`)
-    info.push(`parent=${this.parentPid}`, this.status)
-    if (this.exitCodeValue !== undefined) {
-      const name = this.exitCodeValue < 0 ? signalName(this.exitCodeValue) : undefined
-      info.push(`exitcode=${name === undefined ? this.exitCodeValue : `-${name}`}`)
+    info.push(`parent=${this.parentPid}`, this.state._tag === "Initial" ? "initial" : this.state._tag === "Running" ? "started" : "stopped")
+    const exitCode = this.exitCode
+    if (exitCode !== undefined) {
+      const name = exitCode < 0 ? Lifecycle.signalName(exitCode) : undefined
+      info.push(`exitcode=${name === undefined ? exitCode : `-${name}`}`)
     }
     if (this.daemon) info.push("daemon")
     return `<${info.join(" ")}>`
   }
 
   toJSON(): unknown {
-    return { _id: "Process", name: this.name, pid: this.pid, status: this.status, exitCode: this.exitCodeValue }
+    return { _id: "Process", name: this.name, pid: this.pid, status: this.toString().split(" ").at(-1), exitCode: this.exitCode }
   }
 
   [NodeInspectSymbol](): string {
     return this.toString()
-  }
-
-  /** Sends a push to the child, with its binary parts; `false` once its channel is congested or closed. */
-  push(payload: Schema.Json, binary?: Channel.Binary): boolean {
-    return this.channel?.write({ _tag: "Push", payload }, binary) ?? false
   }
 
   error(reason: ProcessErrorReason): ProcessError {
@@ -143,12 +163,12 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   }
 
   signal(signal: NodeJS.Signals, group = false): void {
-    if (this.pid === undefined || this.status !== "started") return
-    this.signalled = true
+    if (this.state._tag !== "Running") return
+    this.state.signalled = true
     try {
       // A top-level child leads its own process group: SIGKILL to the group takes its
       // whole subtree, grandchildren included.
-      process.kill(group && !Current.isChild() ? -this.pid : this.pid, signal)
+      process.kill(group && !Current.isChild() ? -this.state.pid : this.state.pid, signal)
     } catch {
       // ESRCH: it is already gone; its exit event is on the way.
     }
@@ -161,12 +181,12 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
 export const make = <A, E>(target: Target.Target<any, A, E>, options?: Process.Options<unknown>) =>
   Effect.sync((): Process.Process<A, E> => new ProcessImpl<A, E>(target, options ?? {}))
 
-/** Processes started in each scope: a closing scope signals its daemons first, as Python does at exit. */
-const byScope = new WeakMap<Scope.Scope, Set<ProcessImpl<any, any>>>()
+export const start = <A, E>(self: Process.Process<A, E>): Effect.Effect<void, ProcessError, Scope.Scope> =>
+  startWith(self as ProcessImpl<A, E>, undefined)
 
-export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, E>) {
-  const impl = self as ProcessImpl<A, E>
-  if (impl.status !== "initial") {
+/** Starts a process, with what a layer built on it (a pool) adds to its connection. */
+export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, E>, extension: Extension | undefined) {
+  if (impl.state._tag !== "Initial") {
     return yield* Effect.die(new Error(`cannot start a process twice: ${impl}`))
   }
   const args = internalTarget.codecs(impl.target).encodeArgs(impl.options.args)
@@ -176,7 +196,7 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
     )
   }
   const scope = yield* Effect.scope
-  const start = Protocol.encodeParentMessage({
+  const start = encodeStart({
     _tag: "Start",
     module: impl.target.module,
     target: impl.target.name,
@@ -189,125 +209,96 @@ export const start = Effect.fnUntraced(function*<A, E>(self: Process.Process<A, 
     logLevel: yield* References.MinimumLogLevel,
     lifecycleLogs: yield* LifecycleLogs
   })
-  const inbox = yield* Queue.unbounded<unknown, Cause.Done>()
-  const acks = AckFile.create()
-  // Replies and pushes are plain JSON built from values already encoded by their modules,
-  // and the child decodes every one: no second pass on the way out.
-  const link = Bridge.serveChild((message) => impl.channel?.write(message), acks?.reader)
-  yield* Effect.uninterruptible(spawnChild(impl, inbox, link, start, acks?.childEnd)).pipe(
-    Effect.onError(() => Effect.sync(() => acks?.reader.close()))
-  )
+  const inbox = yield* Queue.unbounded<Lifecycle.Incoming, Cause.Done>()
+  const context = yield* Effect.context<never>()
+  const ackFileLimit = yield* AckFile.Limit
+  const connection = yield* Effect.uninterruptible(spawnChild(impl, inbox, start, { context, ackFileLimit }, extension))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
-  yield* Effect.forkIn(readChannel(impl, inbox, link), scope)
-  let siblings = byScope.get(scope)
-  if (siblings === undefined) byScope.set(scope, siblings = new Set())
+  yield* Effect.forkIn(Lifecycle.readChannel(impl, connection, inbox), scope)
+  let siblings = Current.state.byScope.get(scope)
+  if (siblings === undefined) Current.state.byScope.set(scope, siblings = new Set())
   siblings.add(impl)
   yield* Effect.addFinalizer((exit) => release(impl, siblings, exit))
 })
 
-/** A `Push` line (its receiver validates the payload). */
-const isPush = (message: unknown): message is { readonly payload: unknown } =>
-  Predicate.isTagged(message, "Push") && Predicate.hasProperty(message, "payload")
+const encodeStart = Schema.encodeSync(Schema.toCodecJson(Protocol.Start))
 
 const spawnChild = <A, E>(
   self: ProcessImpl<A, E>,
-  inbox: Queue.Queue<unknown, Cause.Done>,
-  link: Bridge.Link,
-  start: unknown,
-  /** The child's end of its acknowledgements file (its fd 4), closed here once it has it. */
-  ackFd: number | undefined
+  inbox: Queue.Queue<Lifecycle.Incoming, Cause.Done>,
+  start: Schema.Json,
+  { ackFileLimit, context }: { readonly context: Context.Context<never>; readonly ackFileLimit: number },
+  extension: Extension | undefined
 ) =>
-  Effect.callback<void, ProcessError>((resume) => {
+  Effect.callback<Connection.Connection, ProcessError>((resume) => {
     const options = self.options
+    const notSpawned = (error: ProcessError) => {
+      self.state = { _tag: "NotSpawned" }
+      Deferred.doneUnsafe(self.readyLatch, Exit.fail(error))
+      Deferred.doneUnsafe(self.outcome, Exit.fail(error))
+      resume(Effect.fail(error))
+    }
     let child: ChildProcess.ChildProcess
     try {
       child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {
         cwd: options.cwd,
         env: childEnv(options.env),
         // stdin is closed in the child, as in Python; stdout and stderr are shared.
-        stdio: ["ignore", "inherit", "inherit", "pipe", ackFd ?? "ignore"],
+        stdio: ["ignore", "inherit", "inherit", "pipe"],
         detached: !Current.isChild()
       })
     } catch (error) {
-      if (ackFd !== undefined) Fs.closeSync(ackFd)
-      self.status = "stopped"
-      return resume(Effect.fail(self.error(new SpawnError({ message: errorMessage(error) }))))
+      return notSpawned(self.error(new SpawnError({ message: errorMessage(error) })))
     }
-    // The child has its copy of the acknowledgements file's fd now.
-    if (ackFd !== undefined) Fs.closeSync(ackFd)
-    self.child = child
-    self.pid = child.pid
-    self.status = "started"
+    const pid = child.pid
+    if (pid === undefined) {
+      // The spawn failed (ENOENT, EMFILE...): its `error` event says why.
+      child.once("error", (error) => notSpawned(self.error(new SpawnError({ message: errorMessage(error) }))))
+      return
+    }
     const socket = child.stdio[3] as Net.Socket
-    const channel = Channel.make(socket, {
-      onMessage: (message, binary) => {
-        // The hot messages are handled as they are read; the rest in order by the reader.
-        // (A Settle only names values of replies already sent, so it cannot overtake them.)
-        if (self.onPush !== undefined && isPush(message)) {
-          try {
-            return self.onPush(message.payload, binary)
-          } catch (error) {
-            // A bug in the handler, not the child's: reported like a bad message, not thrown into the socket.
-            self.onMalformed?.(`a push could not be handled: ${errorMessage(error)}`)
-            return Queue.offerUnsafe(inbox, new Malformed(JSON.stringify(message).slice(0, 200), error))
-          }
-        }
-        const settle = Protocol.asSettle(message)
-        if (settle !== undefined) return link.onSettle(settle)
-        Queue.offerUnsafe(inbox, message)
-      },
-      onMalformed: (line, error) => {
-        self.onMalformed?.(`not JSON: ${line}`)
-        Queue.offerUnsafe(inbox, new Malformed(line, error))
+    const connection = Connection.make(socket, {
+      peer: `process ${self.name} (pid ${pid})`,
+      objects: Current.state.objects,
+      context,
+      ackFileLimit,
+      onProtocolError: (error) => {
+        extension?.onProtocolError?.(error)
+        Queue.offerUnsafe(inbox, error)
       },
       onClose: () => Queue.endUnsafe(inbox)
     })
-    self.channel = channel
+    Lifecycle.register(connection, inbox)
+    extension?.connect(connection)
+    self.state = { _tag: "Running", child, pid, connection, signalled: false, escalation: undefined }
     try {
-      channel.write(start)
+      connection.send(start)
     } catch (error) {
       // The arguments cannot be written (their JSON is longer than V8 can make a string):
       // the child goes before it starts, and the spawn fails as for arguments that do not encode.
-      channel.destroy()
+      connection.destroy()
       child.kill("SIGKILL")
-      self.status = "stopped"
-      const tooLarge = self.error(new EncodeError({ payload: "arguments", message: `too large to send: ${errorMessage(error)}` }))
-      Deferred.doneUnsafe(self.readyLatch, Exit.fail(tooLarge))
-      Deferred.doneUnsafe(self.outcome, Exit.fail(tooLarge))
-      return resume(Effect.fail(tooLarge))
+      return notSpawned(self.error(new EncodeError({ payload: "arguments", message: `too large to send: ${errorMessage(error)}` })))
     }
-    if (self.pid !== undefined) {
-      Watchdog.register(self.pid)
-      Current.children.add(self)
-    }
+    Current.state.watchdog.register(pid)
+    Current.state.children.add(self)
     child.on("exit", (code, signal) => {
-      self.exitCodeValue = signal === null ? (code ?? 0) : -signalNumber(signal)
-      self.status = "stopped"
-      clearTimeout(self.escalation)
-      if (self.pid !== undefined) {
-        Watchdog.unregister(self.pid)
-        // What the child left in its process group (helpers it spawned itself, without this
-        // library) would be orphaned now: end it with the child.
-        if (!Current.isChild()) killGroup(self.pid)
-      }
-      Current.children.delete(self)
-      Deferred.doneUnsafe(self.exited, Exit.succeed(self.exitCodeValue))
+      const running = self.state._tag === "Running" ? self.state : undefined
+      if (running?.escalation !== undefined) running.escalation.interruptUnsafe()
+      const exitCode = signal === null ? (code ?? 0) : -signalNumber(signal)
+      self.state = { _tag: "Exited", pid, exitCode, signalled: running?.signalled ?? false }
+      Current.state.watchdog.unregister(pid)
+      // What the child left in its process group (helpers it spawned itself, without this
+      // library) would be orphaned now: end it with the child.
+      if (!Current.isChild()) killGroup(pid)
+      Current.state.children.delete(self)
+      Deferred.doneUnsafe(self.exited, Exit.succeed(exitCode))
       // The channel closes with the child, once we have read all it wrote. Only a channel that
       // stays open with nothing coming (a grandchild inherited it) is closed by us.
-      closeWhenIdle(socket, channel)
+      closeWhenIdle(socket, connection)
     })
-    child.once("spawn", () => resume(Effect.void))
-    child.once("error", (error) => {
-      // Only a failure to spawn matters here; a failed kill() is reported by its ESRCH.
-      if (self.exitCodeValue !== undefined || child.pid !== undefined) return
-      self.status = "stopped"
-      channel.destroy()
-      const spawnError = self.error(new SpawnError({ message: errorMessage(error) }))
-      Deferred.doneUnsafe(self.readyLatch, Exit.fail(spawnError))
-      Deferred.doneUnsafe(self.outcome, Exit.fail(spawnError))
-      resume(Effect.fail(spawnError))
-    })
+    child.once("spawn", () => resume(Effect.succeed(connection)))
   })
 
 /**
@@ -315,15 +306,15 @@ const spawnChild = <A, E>(
  * check runs after an I/O phase (setImmediate), so data waiting in the kernel while this
  * process was busy is read, and counted as activity, before the channel can be judged idle.
  */
-const closeWhenIdle = (socket: Net.Socket, channel: Channel.Channel) => {
+const closeWhenIdle = (socket: Net.Socket, connection: Connection.Connection) => {
   let seen = socket.bytesRead
   const check = () => {
-    if (channel.isClosed()) return
-    if (socket.bytesRead === seen) return channel.destroy()
+    if (connection.isClosed()) return
+    if (socket.bytesRead === seen) return connection.destroy()
     seen = socket.bytesRead
-    setTimeout(() => setImmediate(check), channelCloseGrace).unref()
+    setTimeout(() => setImmediate(check), Lifecycle.channelCloseGrace).unref()
   }
-  setTimeout(() => setImmediate(check), channelCloseGrace).unref()
+  setTimeout(() => setImmediate(check), Lifecycle.channelCloseGrace).unref()
 }
 
 const killGroup = (pid: number) => {
@@ -344,7 +335,7 @@ const whenStarted = <A, E, X, Y>(
   latch: (self: ProcessImpl<A, E>) => Deferred.Deferred<X, Y>
 ): Effect.Effect<X, Y> =>
   Effect.suspend(() =>
-    self.status === "initial"
+    self.state._tag === "Initial"
       ? Effect.die(new Error(`can only ${verb} a started process: ${self}`))
       : Deferred.await(latch(self))
   )
@@ -361,14 +352,16 @@ const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> =>
 
 /** SIGTERM now, SIGKILL (to the process group) if the child still runs after the grace period. */
 export const terminate = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
-  Effect.sync(() => {
+  Effect.withFiber((fiber) => {
     const impl = self as ProcessImpl<A, E>
-    if (impl.status !== "started") return
+    const state = impl.state
+    if (state._tag !== "Running") return Effect.void
     impl.signal("SIGTERM")
-    if (impl.escalation === undefined) {
-      impl.escalation = setTimeout(() => impl.signal("SIGKILL", true), Duration.toMillis(impl.gracePeriod))
-      impl.escalation.unref()
-    }
+    // On the caller's clock; interrupted when the child exits.
+    state.escalation ??= Effect.runForkWith(fiber.context)(
+      Effect.andThen(Effect.sleep(impl.gracePeriod), Effect.sync(() => impl.signal("SIGKILL", true)))
+    )
+    return Effect.void
   })
 
 export const kill = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
@@ -377,7 +370,7 @@ export const kill = <A, E>(self: Process.Process<A, E>): Effect.Effect<void> =>
 /** Terminates and waits for the end, escalating to SIGKILL after the grace period. */
 const terminateAndWait = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<void> =>
   Effect.gen(function*() {
-    if (self.status !== "started") return yield* Deferred.await(self.exited)
+    if (self.state._tag !== "Running") return yield* Deferred.await(self.exited)
     self.signal("SIGTERM")
     const done = yield* Deferred.await(self.exited).pipe(Effect.timeoutOption(self.gracePeriod))
     if (Option.isNone(done)) {
@@ -402,7 +395,7 @@ export const isAlive = <A, E>(self: Process.Process<A, E>): Effect.Effect<boolea
   Effect.sync(() => (self as ProcessImpl<A, E>).isAliveUnsafe)
 
 export const exitCode = <A, E>(self: Process.Process<A, E>): Effect.Effect<Option.Option<number>> =>
-  Effect.sync(() => Option.fromUndefinedOr((self as ProcessImpl<A, E>).exitCodeValue))
+  Effect.sync(() => Option.fromUndefinedOr((self as ProcessImpl<A, E>).exitCode))
 
 export const result = <A, E>(self: Process.Process<A, E>): Effect.Effect<A, E | ProcessError> =>
   whenStarted(self as ProcessImpl<A, E>, "await", (p) => p.outcome)
@@ -415,7 +408,7 @@ export const ready = <A, E>(self: Process.Process<A, E>): Effect.Effect<void, Pr
 
 const release = <A, E>(
   self: ProcessImpl<A, E>,
-  siblings: Set<ProcessImpl<any, any>>,
+  siblings: Set<Process.Process<unknown, unknown>>,
   exit: Exit.Exit<unknown, unknown>
 ) =>
   Effect.gen(function*() {
@@ -424,11 +417,11 @@ const release = <A, E>(
     // Every child this scope will terminate gets SIGTERM now, not when its own finalizer
     // comes: daemons before any join (Python's order at exit), and on interruption all
     // of them at once, so their grace periods run side by side.
-    for (const sibling of siblings) {
-      if ((sibling.daemon || interrupted) && !sibling.signalled) sibling.signal("SIGTERM")
+    for (const sibling of siblings as Set<ProcessImpl<unknown, unknown>>) {
+      if ((sibling.daemon || interrupted) && !(sibling.state._tag === "Running" && sibling.state.signalled)) sibling.signal("SIGTERM")
     }
     const lifecycle = yield* LifecycleLogs
-    if (self.status === "started") {
+    if (self.state._tag === "Running") {
       if (self.daemon || interrupted) {
         if (lifecycle) yield* Effect.logInfo(`calling terminate() for ${self.daemon ? "daemon" : "process"} ${self.name}`)
         yield* terminateAndWait(self)
@@ -436,7 +429,7 @@ const release = <A, E>(
         if (lifecycle) yield* Effect.logInfo(`calling join() for process ${self.name}`)
         yield* Effect.raceFirst(
           Deferred.await(self.exited),
-          Deferred.await(Current.shutdownRequested).pipe(Effect.andThen(terminateAndWait(self)))
+          Deferred.await(Current.state.shutdownRequested).pipe(Effect.andThen(terminateAndWait(self)))
         )
       }
     }

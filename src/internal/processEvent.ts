@@ -5,14 +5,15 @@ import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Latch from "effect/Latch"
-import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as ProcessEvent from "../ProcessEvent.ts"
 import { EventClosedError } from "../ProcessEventError.ts"
-import * as Bridge from "./bridge.ts"
+import type * as Connection from "./connection.ts"
+import * as Current from "./current.ts"
+import * as RemoteObject from "./remoteObject.ts"
 
 export const TypeId: ProcessEvent.TypeId = "~effect-multiprocessing/ProcessEvent"
 
@@ -27,16 +28,17 @@ interface Backend {
 class EventImpl implements ProcessEvent.ProcessEvent {
   readonly [TypeId]: ProcessEvent.TypeId = TypeId
   readonly backend: Backend
-  readonly owned: boolean
-  constructor(backend: Backend, owned: boolean) {
+  /** A proxy's: serves a grandchild by relaying to the owner. `undefined` for the owner. */
+  readonly relay: Connection.Server | undefined
+  constructor(backend: Backend, relay: Connection.Server | undefined) {
     this.backend = backend
-    this.owned = owned
+    this.relay = relay
   }
   pipe() {
     return pipeArguments(this, arguments)
   }
   toString(): string {
-    return `<ProcessEvent ${this.owned ? "owned" : "proxy"}>`
+    return `<ProcessEvent ${this.relay === undefined ? "owned" : "proxy"}>`
   }
   [NodeInspectSymbol](): string {
     return this.toString()
@@ -70,68 +72,53 @@ export const make: Effect.Effect<ProcessEvent.ProcessEvent, never, Scope.Scope> 
         )
       )
   }
-  const event = new EventImpl(backend, true)
+  const event = new EventImpl(backend, undefined)
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {
       Deferred.doneUnsafe(closed, Exit.void)
-      Bridge.unregister(event)
+      Current.state.objects.unregister(event)
     })
   )
   return event
 })
 
 // ---------------------------------------------------------------------------
-// serving children, and proxies to a parent's event
+// across processes
 
-const encodeError = Schema.encodeSync(Schema.toCodecJson(EventClosedError))
-const decodeError = Schema.decodeUnknownOption(Schema.toCodecJson(EventClosedError))
-const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
+/** An event's operations, as they cross processes. */
+const operations = {
+  set: { input: Schema.Null, success: Schema.Null, error: EventClosedError },
+  clear: { input: Schema.Null, success: Schema.Null, error: EventClosedError },
+  isSet: { input: Schema.Null, success: Schema.Boolean, error: EventClosedError },
+  wait: { input: Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }), success: Schema.Boolean, error: EventClosedError }
+} satisfies RemoteObject.Table
 
-const serverOf = (backend: Backend): Bridge.Server => ({
-  serve: (op, input) => {
-    const served = ((): Effect.Effect<Schema.Json, EventClosedError> => {
-      switch (op) {
-        case "set":
-          return Effect.as(backend.set, null)
-        case "clear":
-          return Effect.as(backend.clear, null)
-        case "isSet":
-          return backend.isSet
-        case "wait": {
-          const timeout = Option.getOrUndefined(WaitInput(input))?.timeout
-          return backend.wait(timeout ?? undefined)
-        }
-        default:
-          return Effect.fail(new EventClosedError({ message: `no operation '${op}' on an event` }))
-      }
-    })()
-    return Effect.mapError(served, encodeError)
-  }
-})
+/** The owner serves its backend; a proxy relays to its own parent. */
+const serverOf = (event: EventImpl): Connection.Server =>
+  event.relay ?? RemoteObject.serve(operations, {
+    set: () => Effect.as(event.backend.set, null),
+    clear: () => Effect.as(event.backend.clear, null),
+    isSet: () => event.backend.isSet,
+    wait: ({ timeout }) => event.backend.wait(timeout ?? undefined)
+  })
+
+const gone = () => new EventClosedError({ message: "the event is gone: its owner process or scope has ended" })
 
 const proxy = (ref: string): EventImpl => {
-  const call = (op: string, input: Schema.Json = null) =>
-    Effect.flatMap(Bridge.call(ref, op, input), (answer) => {
-      if (answer.ok) return Effect.succeed(answer.value)
-      const error = Option.getOrElse(
-        decodeError(answer.value),
-        () => new EventClosedError({ message: "the event is gone: its owner process or scope has ended" })
-      )
-      return Effect.fail(error)
-    })
+  const remote = RemoteObject.client(operations, ref, gone)
   return new EventImpl({
-    set: Effect.asVoid(call("set")),
-    clear: Effect.asVoid(call("clear")),
-    isSet: Effect.map(call("isSet"), (value) => value === true),
-    wait: (timeout) => Effect.map(call("wait", { timeout: timeout ?? null }), (value) => value === true)
-  }, false)
+    set: Effect.asVoid(remote.call("set", null)),
+    clear: Effect.asVoid(remote.call("clear", null)),
+    isSet: remote.call("isSet", null),
+    wait: (timeout) => remote.call("wait", { timeout: timeout ?? null })
+  }, remote.relay)
 }
 
-export const schema = Bridge.referenceSchema({
+export const schema = RemoteObject.referenceSchema({
   tag: "ProcessEvent",
-  is: isProcessEvent,
-  toRef: (event) => Bridge.register(event, serverOf(backendOf(event))),
-  fromRef: (ref) => Bridge.lookup<ProcessEvent.ProcessEvent>(ref) ?? proxy(ref)
+  is: (u): u is EventImpl => isProcessEvent(u),
+  serverOf,
+  proxy
 })
 
 // ---------------------------------------------------------------------------

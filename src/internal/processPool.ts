@@ -10,6 +10,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import type * as ProcessPool from "../ProcessPool.ts"
 import {
@@ -21,7 +23,6 @@ import {
 } from "../ProcessPoolError.ts"
 import { DecodeError, EncodeError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
-import type * as Channel from "./channel.ts"
 import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import * as internalProcess from "./process.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
@@ -67,18 +68,28 @@ const spawnWorker = (pool: PoolImpl): Effect.Effect<void> =>
       completed: 0,
       stopping: 0
     }
-    process.onPush = (payload, binary) => onWorkerMessage(pool, worker, payload, binary)
-    process.onMalformed = (message) => replaceUnreadable(pool, worker, message)
     pool.workers.add(worker)
-    const started = yield* Effect.exit(Scope.provide(internalProcess.start(process), scope))
+    const started = yield* Effect.exit(Scope.provide(
+      internalProcess.startWith(process, {
+        connect: (connection) =>
+          connection.register(
+            "Pool",
+            (message, binary) =>
+              Result.mapError(
+                PoolProtocol.decodeWorkerMessage(Predicate.hasProperty(message, "message") ? message.message : undefined, binary),
+                (error) => error.message
+              ),
+            (message) => onWorkerMessage(pool, worker, message)
+          ),
+        onProtocolError: (error) => replaceUnreadable(pool, worker, error.message)
+      }),
+      scope
+    ))
     if (Exit.isFailure(started)) return onWorkerExit(pool, worker, 1)
     pool.fork(Effect.flatMap(Deferred.await(process.exited), (code) => Effect.sync(() => onWorkerExit(pool, worker, code))))
   })
 
-const onWorkerMessage = (pool: PoolImpl, worker: Worker, payload: unknown, binary: Channel.Binary) => {
-  const decoded = PoolProtocol.decodeWorkerMessage(payload, binary)
-  if (decoded._tag === "Failure") return replaceUnreadable(pool, worker, decoded.failure.message)
-  const message = decoded.success
+const onWorkerMessage = (pool: PoolImpl, worker: Worker, message: PoolProtocol.WorkerMessage) => {
   if (message._tag === "Idle") {
     worker.ready = true
     pool.crashes = 0
@@ -294,7 +305,7 @@ const dispatch = (pool: PoolImpl) => {
 /** Sends a message to a worker, with the binary parts its encoding made. */
 const pushTo = (worker: Worker, message: PoolProtocol.PoolMessage) => {
   const wire = PoolProtocol.encodePoolMessage(message)
-  worker.process.push(wire.json, wire.binary)
+  if (worker.process.state._tag === "Running") worker.process.state.connection.send({ _tag: "Pool", message: wire.json }, wire.binary)
 }
 
 /** Makes the pool name a target to `worker` again before its next chunk. */

@@ -4,10 +4,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
-import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Scope from "effect/Scope"
 import type * as ProcessQueue from "../ProcessQueue.ts"
 import {
@@ -15,13 +15,15 @@ import {
   ItemEncodeError,
   QueueClosedError,
   QueueEmptyError,
-  QueueError,
   QueueFullError,
   TaskDoneError
 } from "../ProcessQueueError.ts"
-import * as Bridge from "./bridge.ts"
+import type * as Connection from "./connection.ts"
+import * as Current from "./current.ts"
 import * as PlainJson from "./plainJson.ts"
+import { Payload } from "./protocol.ts"
 import * as Store from "./queueStore.ts"
+import * as RemoteObject from "./remoteObject.ts"
 
 export const TypeId: ProcessQueue.TypeId = "~effect-multiprocessing/ProcessQueue"
 
@@ -41,7 +43,7 @@ interface Backend<A> {
   /** Waits until this process's write-behind puts reached the owner; fails with a refusal. */
   readonly flush: Effect.Effect<void, PutError>
   /** Serves the same queue to a child: the owner serves from its store, a proxy relays up. */
-  readonly server: Bridge.Server
+  readonly server: Connection.Server
 }
 
 class QueueImpl<A> implements ProcessQueue.ProcessQueue<A> {
@@ -110,39 +112,57 @@ const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> =>
   }
 }
 
-const encodeQueueError = Schema.encodeSync(Schema.toCodecJson(QueueError))
-const decodeQueueError = Schema.decodeUnknownOption(Schema.toCodecJson(QueueError))
-
-const toWire = (error: QueueError | Cause.Done): Schema.Json =>
-  Cause.isDone(error) ? { _tag: "Done" } : encodeQueueError(error)
-
-const fromWire = (value: unknown): QueueError | Cause.Done => {
-  if (Predicate.hasProperty(value, "_tag") && value._tag === "Done") return Cause.Done()
-  return Option.getOrElse(
-    decodeQueueError(value),
-    () => new QueueClosedError({ message: "the queue is gone: its owner process or scope has ended" })
+/** `Cause.Done` as it crosses processes: a take's "the queue has ended". */
+const Done = Schema.TaggedStruct("Done", {}).pipe(
+  Schema.decodeTo(
+    Schema.declare(Cause.isDone),
+    SchemaTransformation.transform({ decode: () => Cause.Done(), encode: () => ({ _tag: "Done" as const }) })
   )
-}
+)
 
-// Inputs are parsed JSON; the items in them are checked by the item Schema where they are
-// used, so here they are only carried (`Schema.Unknown`, and a batch only checked to be an array).
-const TakeManyInput = Schema.decodeUnknownOption(Schema.Struct({ max: Schema.Int, wait: Schema.Unknown }))
-const PutManyInput = Schema.decodeUnknownOption(Schema.Struct({
-  items: Schema.declare((u: unknown): u is ReadonlyArray<Schema.Json> => Array.isArray(u), { expected: "an array" })
-}))
-const PutInput = Schema.decodeUnknownOption(Schema.Struct({ item: Schema.Unknown, wait: Schema.Unknown }))
-/** A taskDone's count: `{ count }` from a batch, 1 otherwise. */
-const CountInput = (input: unknown): number =>
-  Predicate.hasProperty(input, "count") && Number.isInteger(input.count) && (input.count as number) > 0
-    ? input.count as number
-    : 1
-const WaitInput = Schema.decodeUnknownOption(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
-const waitFromWire = (input: unknown): Store.Wait => {
-  const decoded = WaitInput(input)
-  if (Option.isNone(decoded)) return { _tag: "NoWait" }
-  return { _tag: "Block", timeout: decoded.value.timeout ?? undefined }
-}
-const waitToWire = (wait: Store.Wait): Schema.Json => wait._tag === "NoWait" ? null : { timeout: wait.timeout ?? null }
+/** How long a call waits: `null`, not at all; else blocking, with an optional timeout in ms. */
+const Wait = Schema.NullOr(Schema.Struct({ timeout: Schema.NullOr(Schema.Number) }))
+const waitFromWire = (wait: typeof Wait.Type): Store.Wait =>
+  wait === null ? noWait : { _tag: "Block", timeout: wait.timeout ?? undefined }
+const waitToWire = (wait: Store.Wait): typeof Wait.Type => wait._tag === "NoWait" ? null : { timeout: wait.timeout ?? null }
+
+/**
+ * A queue's operations, as they cross processes. Items are carried as the JSON the item
+ * Schema made (`Payload`), and checked with that Schema where they are used: the owner
+ * validates what is put, the taker decodes what it takes.
+ */
+const operations = {
+  put: {
+    input: Schema.Struct({ item: Payload, wait: Wait }),
+    success: Schema.Null,
+    error: Schema.Union([QueueFullError, QueueClosedError, ItemDecodeError])
+  },
+  /** A child's write-behind batch (unbounded queues only). */
+  putMany: {
+    input: Schema.Struct({ items: Schema.Array(Payload) }),
+    success: Schema.Null,
+    error: Schema.Union([QueueClosedError, ItemDecodeError])
+  },
+  take: { input: Wait, success: Payload, error: Schema.Union([Done, QueueEmptyError, QueueClosedError]) },
+  /** A prefetching consumer: the first item as a take, then whatever else is there now, up to `max`. */
+  takeMany: {
+    input: Schema.Struct({ max: Schema.Int, wait: Wait }),
+    success: Schema.Array(Payload),
+    error: Schema.Union([Done, QueueEmptyError, QueueClosedError])
+  },
+  size: { input: Schema.Null, success: Schema.Number, error: QueueClosedError },
+  isFull: { input: Schema.Null, success: Schema.Boolean, error: QueueClosedError },
+  end: { input: Schema.Null, success: Schema.Null, error: QueueClosedError },
+  shutdown: { input: Schema.Null, success: Schema.Null, error: Schema.Never },
+  taskDone: {
+    input: Schema.Struct({ count: Schema.Int.check(Schema.isGreaterThan(0)) }),
+    success: Schema.Null,
+    error: Schema.Union([TaskDoneError, QueueClosedError])
+  },
+  join: { input: Schema.Null, success: Schema.Null, error: QueueClosedError }
+} satisfies RemoteObject.Table
+
+const gone = () => new QueueClosedError({ message: "the queue is gone: its owner process or scope has ended" })
 
 // ---------------------------------------------------------------------------
 // the owner
@@ -169,57 +189,42 @@ export const make = <A>(options: {
       taskDone: (count) => Store.taskDone(store, count),
       join: Store.join(store),
       flush: Effect.void,
-      server: { serve: (op, input, deliver) => serveOwner(store, codec, backend, op, input, deliver) }
+      server: serveOwner(store, codec, () => backend)
     }
     const queue = new QueueImpl(backend, { joinable: options.joinable, bounded: capacity !== Infinity, owned: true })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         Store.shutdown(store, new QueueClosedError({ message: "the scope that owns the queue has ended" }))
-        Bridge.unregister(queue)
+        Current.state.objects.unregister(queue)
       })
     )
     return queue as ProcessQueue.ProcessQueue<A>
   })
 
 /** What the owner does for a child. */
-const serveOwner = <A>(
-  store: Store.Store,
-  codec: ItemCodec<A>,
-  backend: Backend<A>,
-  op: string,
-  input: unknown,
-  deliver: (delivery: Bridge.Delivery) => void
-): Effect.Effect<Schema.Json, Schema.Json> => {
-  switch (op) {
-    case "put": {
-      const decoded = PutInput(input)
-      if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a put without an item" })))
-      // Validated where it enters: a producer with another idea of the Schema is refused.
-      // (It is parsed JSON, so it is stored as it came.)
-      const item = decoded.value.item as Schema.Json
-      return codec.decode(item).pipe(
-        Effect.andThen(Store.put(store, item, waitFromWire(decoded.value.wait))),
-        Effect.as(null),
-        Effect.mapError(toWire)
-      )
-    }
-    case "putMany": {
-      // A child's write-behind batch (unbounded queues only): every item that fits is
-      // taken; the producer hears of the others at its next operation, and we log them.
-      const decoded = PutManyInput(input)
-      if (Option.isNone(decoded)) return Effect.fail(toWire(new ItemDecodeError({ message: "a batch without items" })))
-      const items = decoded.value.items
-      // The usual case, every item fits: one decode of the batch, items taken synchronously.
+const serveOwner = <A>(store: Store.Store, codec: ItemCodec<A>, backend: () => Backend<A>): Connection.Server =>
+  RemoteObject.serve(operations, {
+    // Validated where it enters: a producer with another idea of the Schema is refused.
+    // (It is parsed JSON, so it is stored as it came.)
+    put: ({ item, wait }) =>
+      codec.decode(item).pipe(
+        Effect.andThen(Store.put(store, item as Schema.Json, waitFromWire(wait))),
+        Effect.as(null)
+      ),
+    // Every item that fits is taken; the producer hears of the others at its next
+    // operation, and we log them.
+    putMany: ({ items }) => {
+      // The usual case, every item fits: one check of the batch, items taken synchronously.
       if (codec.validAll(items)) {
-        const closed = Store.putAllUnsafe(store, items)
-        return closed === undefined ? Effect.succeed(null) : Effect.fail(toWire(closed))
+        const closed = Store.putAllUnsafe(store, items as ReadonlyArray<Schema.Json>)
+        return closed === undefined ? Effect.succeed(null) : Effect.fail(closed)
       }
       return Effect.gen(function*() {
         let refused = 0
         let first: ItemDecodeError | undefined
         for (const item of items) {
           const valid = yield* Effect.exit(codec.decode(item))
-          if (Exit.isSuccess(valid)) yield* Store.put(store, item, noWait)
+          if (Exit.isSuccess(valid)) yield* Store.put(store, item as Schema.Json, noWait)
           else {
             refused++
             first ??= Cause.squash(valid.cause) as ItemDecodeError
@@ -229,47 +234,21 @@ const serveOwner = <A>(
         const error = new ItemDecodeError({ message: `${refused} item(s) refused where they arrived: ${first.message}` })
         yield* Effect.logWarning(error.message)
         return yield* Effect.fail(error)
-      }).pipe(Effect.mapError(toWire))
-    }
-    case "take":
-      return Store.take(store, waitFromWire(input), deliver).pipe(Effect.mapError(toWire))
-    case "takeMany": {
-      // A prefetching consumer: the first item as a take, then whatever else is there now.
-      const decoded = TakeManyInput(input)
-      if (Option.isNone(decoded)) return Effect.fail(toWire(new QueueClosedError({ message: "a bad takeMany" })))
-      const { max, wait } = decoded.value
-      return Store.take(store, waitFromWire(wait), deliver).pipe(
-        Effect.map((first): Schema.Json => [first, ...Store.takeAvailableUnsafe(store, max - 1, deliver)]),
-        Effect.mapError(toWire)
-      )
-    }
-    default:
-      return serveSimple(backend, op, input)
-  }
-}
-
-/** The operations that carry no item, served the same way by owners and proxies. */
-const serveSimple = <A>(backend: Backend<A>, op: string, input: unknown): Effect.Effect<Schema.Json, Schema.Json> => {
-  const run = ((): Effect.Effect<Schema.Json, QueueError> => {
-    switch (op) {
-      case "size":
-        return backend.size
-      case "isFull":
-        return backend.isFull
-      case "end":
-        return Effect.as(backend.end, null)
-      case "shutdown":
-        return Effect.as(backend.shutdown, null)
-      case "taskDone":
-        return Effect.as(backend.taskDone(CountInput(input)), null)
-      case "join":
-        return Effect.as(backend.join, null)
-      default:
-        return Effect.fail(new QueueClosedError({ message: `no operation '${op}' on a queue` }))
-    }
-  })()
-  return Effect.mapError(run, toWire)
-}
+      }).pipe(Effect.catchTag("QueueFullError", Effect.die))
+    },
+    take: (wait, deliver) => Store.take(store, waitFromWire(wait), deliver),
+    takeMany: ({ max, wait }, deliver) =>
+      Effect.map(Store.take(store, waitFromWire(wait), deliver), (first) => [
+        first,
+        ...Store.takeAvailableUnsafe(store, max - 1, deliver)
+      ]),
+    size: () => backend().size,
+    isFull: () => backend().isFull,
+    end: () => Effect.as(backend().end, null),
+    shutdown: () => Effect.as(backend().shutdown, null),
+    taskDone: ({ count }) => Effect.as(backend().taskDone(count), null),
+    join: () => Effect.as(backend().join, null)
+  })
 
 // ---------------------------------------------------------------------------
 // proxies to a parent's queue
@@ -299,10 +278,10 @@ const proxy = <A>(
   const codec = itemCodec(item)
   // An unbounded queue's owner needs no prompt word that an item was taken: acknowledgements
   // go to the acknowledgements file. A bounded queue's items hold their slot until then.
-  const acks = { acksToFile: !options.bounded }
-  const call = (op: string, input: Schema.Json = null, accept?: Parameters<typeof Bridge.call>[3]) =>
-    Effect.flatMap(Bridge.call(ref, op, input, accept, acks), (answer) =>
-      answer.ok ? Effect.succeed(answer.value) : Effect.fail(fromWire(answer.value)))
+  const acksToFile = !options.bounded
+  const remote = RemoteObject.client(operations, ref, gone)
+  const addFlusher = (flush: () => void) => Current.uplink()?.addFlusher(flush)
+  const removeFlusher = (flush: () => void) => Current.uplink()?.removeFlusher(flush)
 
   // Puts to an unbounded queue are write-behind, as Python's are: encoded (and so checked)
   // here and now, sent in one batch per turn of the event loop. A batch the owner refuses
@@ -310,12 +289,12 @@ const proxy = <A>(
   let outbox: Array<Schema.Json> = []
   let refused: PutError | undefined
   const flushOutbox = () => {
-    Bridge.removeFlusher(flushOutbox)
+    removeFlusher(flushOutbox)
     if (outbox.length === 0) return
     const items = outbox
     outbox = []
-    Bridge.post(ref, "putMany", { items }, (answer) => {
-      if (!answer.ok) refused ??= fromWire(answer.value) as PutError
+    remote.post("putMany", { items }, (exit) => {
+      if (Exit.isFailure(exit)) refused ??= Cause.squash(exit.cause) as PutError
     })
   }
   const takeRefusal = (): PutError | undefined => {
@@ -330,12 +309,12 @@ const proxy = <A>(
       return Effect.flatMap(codec.encode(value), (json) => {
         outbox.push(json)
         if (outbox.length === 1) {
-          Bridge.addFlusher(flushOutbox)
+          addFlusher(flushOutbox)
           setImmediate(flushOutbox)
         }
         if (outbox.length < writeBehindLimit) return Effect.void
         flushOutbox()
-        return Bridge.awaitUplinkDrain
+        return Current.uplink()?.awaitDrain ?? Effect.void
       })
     })
 
@@ -353,21 +332,21 @@ const proxy = <A>(
     return error
   }
   const flushDone = () => {
-    Bridge.removeFlusher(flushDone)
+    removeFlusher(flushDone)
     if (doneBatch === 0) return
     const count = doneBatch
     doneBatch = 0
     // The puts made before first: a task marked done after a put must not overtake it.
     flushOutbox()
-    Bridge.post(ref, "taskDone", { count }, (answer) => {
-      if (!answer.ok) taskDoneRefused ??= fromWire(answer.value) as TaskDoneError | QueueClosedError
+    remote.post("taskDone", { count }, (exit) => {
+      if (Exit.isFailure(exit)) taskDoneRefused ??= Cause.squash(exit.cause) as TaskDoneError | QueueClosedError
     })
   }
 
   // Prefetching (any prefetch but a fixed 1): a get asks for up to a batch of items at once
   // and keeps the rest here; each stays the owner's (in flight) until this process takes it,
   // and goes back if this process ends first.
-  let buffer: Array<{ readonly item: unknown; readonly delivery: Bridge.Delivery }> = []
+  let buffer: Array<{ readonly item: unknown; readonly delivery: Connection.Delivery }> = []
   let head = 0
   let lastTakeAt = 0
   const takeBuffered = Effect.suspend(() => {
@@ -416,8 +395,10 @@ const proxy = <A>(
       if (buffer.length > 0) perItemMs = average(perItemMs, (asked - arrivedAt) / buffer.length)
       buffer = []
       head = 0
-      const fill: Parameters<typeof Bridge.call>[3] = (answer, deliveries) => {
-        if (!answer.ok || !Array.isArray(answer.value)) return deliveries.forEach((delivery) => delivery.back())
+      const fill = (answer: Connection.Answer, deliveries: ReadonlyArray<Connection.Delivery>) => {
+        // Any answer but items (a failure, or items that do not fit the table's Schema: the
+        // call then fails) hands what it delivered back.
+        if (answer.status !== "ok" || !Array.isArray(answer.value)) return deliveries.forEach((delivery) => delivery.back())
         arrivedAt = performance.now()
         // A call that waited for an item says nothing of the round trip: count at most `waitCapMs`.
         roundTripMs = average(roundTripMs, Math.min(arrivedAt - asked, waitCapMs))
@@ -426,7 +407,7 @@ const proxy = <A>(
         if (buffer.length > 1 && idleCheck === undefined) idleCheck = setTimeout(giveBackIfIdle, idleFloorMs).unref()
       }
       return Effect.flatMap(
-        call("takeMany", { max: batchSize(), wait: waitToWire(wait) }, fill) as Effect.Effect<unknown, TakeError>,
+        remote.call("takeMany", { max: batchSize(), wait: waitToWire(wait) }, { accept: fill, acksToFile }),
         (): Effect.Effect<A, TakeError> =>
           head < buffer.length
             ? takeBuffered
@@ -437,23 +418,22 @@ const proxy = <A>(
   const backend: Backend<A> = {
     put: (value, wait) =>
       options.bounded
-        ? Effect.flatMap(codec.encode(value), (json) =>
-          call("put", { item: json, wait: waitToWire(wait) }) as Effect.Effect<Schema.Json, PutError>)
+        ? Effect.flatMap(codec.encode(value), (json) => Effect.asVoid(remote.call("put", { item: json, wait: waitToWire(wait) })))
         : writeBehind(value),
     take: (wait) =>
       Effect.map(
         options.prefetch === 1
-          ? Effect.flatMap(call("take", waitToWire(wait)) as Effect.Effect<Schema.Json, TakeError>, codec.decode)
+          ? Effect.flatMap(remote.call("take", waitToWire(wait), { acksToFile }), codec.decode)
           : prefetching(wait),
         (item) => {
           taken++
           return item
         }
       ),
-    size: Effect.map(call("size") as Effect.Effect<Schema.Json, QueueClosedError>, Number),
-    isFull: Effect.map(call("isFull") as Effect.Effect<Schema.Json, QueueClosedError>, (value) => value === true),
-    end: Effect.asVoid(call("end") as Effect.Effect<Schema.Json, QueueClosedError>),
-    shutdown: Effect.ignore(call("shutdown")),
+    size: remote.call("size", null),
+    isFull: remote.call("isFull", null),
+    end: Effect.asVoid(remote.call("end", null)),
+    shutdown: Effect.ignore(remote.call("shutdown", null)),
     taskDone: (count) =>
       Effect.suspend(() => {
         const error = takeTaskDoneRefusal()
@@ -463,35 +443,25 @@ const proxy = <A>(
         // taskDone for items they did not take): no need to wait for the owner's word.
         if (done <= taken) {
           if (doneBatch === 0) {
-            Bridge.addFlusher(flushDone)
+            addFlusher(flushDone)
             queueMicrotask(flushDone)
           }
           doneBatch += count
           return Effect.void
         }
-        return Effect.asVoid(call("taskDone", { count }) as Effect.Effect<Schema.Json, TaskDoneError | QueueClosedError>)
+        return Effect.asVoid(remote.call("taskDone", { count }))
       }),
-    join: Effect.asVoid(call("join") as Effect.Effect<Schema.Json, QueueClosedError>),
+    join: Effect.asVoid(remote.call("join", null)),
     // A round trip behind the batches: their answers come first, so a refusal is known after it.
     flush: Effect.suspend(() => {
       if (options.bounded) return Effect.void
-      return Effect.flatMap(Effect.ignore(call("size")), () => {
+      return Effect.flatMap(Effect.ignore(remote.call("size", null)), () => {
         const error = takeRefusal()
         return error === undefined ? Effect.void : Effect.fail(error)
       })
     }),
     // A grandchild's calls go up as they are; deliveries are settled when the grandchild settles them.
-    server: {
-      serve: (op, input, deliver) =>
-        Effect.flatMap(
-          Bridge.call(ref, op, input as Schema.Json, (_, deliveries) => deliveries.forEach(deliver)),
-          // Relayed as they came (parsed JSON): the owner checks the input, the grandchild the answer.
-          (answer) =>
-            answer.ok
-              ? Effect.succeed(answer.value as Schema.Json)
-              : Effect.fail(answer.value as Schema.Json ?? toWire(fromWire(null)))
-        )
-    }
+    server: remote.relay
   }
   return new QueueImpl(backend, { joinable: options.joinable, bounded: options.bounded, owned: false })
 }
@@ -505,20 +475,18 @@ export const schema = <A>(
   if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1)) {
     throw new RangeError(`a queue's prefetch must be a positive integer, got ${prefetch}`)
   }
-  return Bridge.referenceSchema({
+  return RemoteObject.referenceSchema({
     tag: joinable ? "JoinableQueue" : "ProcessQueue",
     is: (u: unknown): u is ProcessQueue.ProcessQueue<A> => isProcessQueue(u) && isJoinable(u) === joinable,
-    toRef: (queue) => Bridge.register(queue, backendOf(queue).server),
-    meta: (queue) => ({ bounded: (queue as QueueImpl<A>).bounded }),
-    fromRef: (ref, meta) =>
-      Bridge.lookup<ProcessQueue.ProcessQueue<A>>(ref) ??
-        proxy(ref, item, {
-          joinable,
-          bounded: !(Predicate.hasProperty(meta, "bounded") && meta.bounded === false),
-          prefetch
-        })
+    serverOf: (queue) => backendOf(queue).server,
+    meta: { schema: Meta, of: (queue) => ({ bounded: (queue as QueueImpl<A>).bounded }) },
+    // A reference without its meta (from an older sender) is taken as bounded: acknowledged promptly.
+    proxy: (ref, meta) => proxy(ref, item, { joinable, bounded: meta?.bounded ?? true, prefetch })
   })
 }
+
+/** What a proxy needs to know of the queue besides its reference. */
+const Meta = Schema.Struct({ bounded: Schema.Boolean })
 
 // ---------------------------------------------------------------------------
 // operations

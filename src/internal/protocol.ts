@@ -1,6 +1,10 @@
 /**
- * Every message that crosses the channel, as Schemas. Both sides decode what they
- * receive; nothing from the other process is trusted by shape.
+ * Every message that crosses a channel, as Schemas. A `Connection` classifies each message
+ * it reads by its `_tag`, in one place: the connection's own messages (calls on remote
+ * objects, their replies, cancellations and settlements) are decoded and handled there;
+ * any other tag goes to the handler that the owning layer registered for it (the process
+ * lifecycle's `Start`, `Ready`, `Log`, `Result`, `Failed`; a pool's `Pool`), decoded with
+ * that handler's Schema. Nothing from the other process is trusted by shape.
  */
 import * as Schema from "effect/Schema"
 import { ProcessErrorReason } from "../ProcessError.ts"
@@ -8,12 +12,72 @@ import { ProcessErrorReason } from "../ProcessError.ts"
 /**
  * Parsed JSON carried as it is, for the receiver to check with the Schema it belongs to (a
  * target's, a queue item's). Under `Schema.toCodecJson`, `Schema.Unknown` and
- * `Schema.Json` both walk the whole value on every decode and encode (~0.5 µs per object
- * in it: a pool's chunk of 10k items cost 5 ms per message, each way). The JSON codec
+ * `Schema.Json` both walk the whole value on every decode and encode; the JSON codec
  * leaves `Schema.Any` as it is (Effect's source calls it the escape hatch), so it is not
  * walked. Typed `unknown`, not `any`.
  */
 export const Payload: Schema.Codec<unknown> = Schema.Any
+
+// ---------------------------------------------------------------------------
+// the connection's own messages (either way)
+
+/**
+ * Run `op` on the object `ref` that the other side serves. Answered by one `Reply` with the
+ * same `id`, unless cancelled first.
+ */
+export const Call = Schema.TaggedStruct("Call", {
+  id: Schema.Int,
+  ref: Schema.String,
+  op: Schema.String,
+  /** Checked by the operation's own Schema where it is served. */
+  input: Payload
+})
+export type Call = typeof Call.Type
+
+/** The caller of `id` gave up (it was interrupted): stop serving it. */
+export const Cancel = Schema.TaggedStruct("Cancel", { id: Schema.Int })
+
+/**
+ * How a call ended: `ok` with the operation's encoded success, `error` with its encoded
+ * error, `gone` (no `value`) when the object no longer exists, `refused` with a message
+ * when the call could not be served as sent (an unknown operation, an input that does not
+ * fit the operation's Schema).
+ */
+export const ReplyStatus = Schema.Literals(["ok", "error", "gone", "refused"])
+export type ReplyStatus = typeof ReplyStatus.Type
+
+/**
+ * The answer to a `Call`. `deliveries` are the ids of the values it hands over (queue
+ * items) that the receiver must settle.
+ */
+export const Reply = Schema.TaggedStruct("Reply", {
+  id: Schema.Int,
+  status: ReplyStatus,
+  /** Checked by the caller, with the operation's Schemas. */
+  value: Payload,
+  deliveries: Schema.Array(Schema.Int)
+})
+export type Reply = typeof Reply.Type
+
+/**
+ * What became of delivered values the owner must not lose (queue items), by delivery id:
+ * `ack`, handed to a caller; `back`, not taken (the caller gave up), so the value goes
+ * back where it came from.
+ */
+export const Settle = Schema.TaggedStruct("Settle", {
+  ack: Schema.Array(Schema.Int),
+  back: Schema.Array(Schema.Int)
+})
+export type Settle = typeof Settle.Type
+
+/** Append acknowledgements to the file at `path` from now on (see ackFile.ts). */
+export const AckFile = Schema.TaggedStruct("AckFile", { path: Schema.String })
+
+export const Envelope = Schema.Union([Call, Cancel, Reply, Settle, AckFile])
+export type Envelope = typeof Envelope.Type
+
+// ---------------------------------------------------------------------------
+// the process lifecycle
 
 const LogLevel = Schema.Literals(["All", "Fatal", "Error", "Warn", "Info", "Debug", "Trace", "None"])
 const Severity = Schema.Literals(["Fatal", "Error", "Warn", "Info", "Debug", "Trace"])
@@ -52,90 +116,10 @@ export const Result = Schema.TaggedStruct("Result", {
   exit: Payload,
   stack: Schema.optionalKey(Schema.String)
 })
+export type Result = typeof Result.Type
 
 /** Child → parent: the child cannot produce a result, and says why. */
 export const Failed = Schema.TaggedStruct("Failed", {
   reason: ProcessErrorReason
 })
-
-/**
- * Child → parent: run `op` on the object `ref` that the parent (or its own parent, through
- * it) serves. Answered by one `Reply` with the same `id`, unless cancelled first.
- */
-export const Call = Schema.TaggedStruct("Call", {
-  id: Schema.Int,
-  ref: Schema.String,
-  op: Schema.String,
-  /** Checked by the op that takes it (a batch of puts can be large). */
-  input: Payload
-})
-export type Call = typeof Call.Type
-
-/** Child → parent: the caller of `id` gave up (it was interrupted); stop serving it. */
-export const Cancel = Schema.TaggedStruct("Cancel", { id: Schema.Int })
-
-/**
- * Child → parent: what became of delivered values the parent must not lose (queue items),
- * by delivery id: `ack`, handed to a caller; `back`, not taken (the caller gave up), so
- * the value goes back where it came from.
- */
-export const Settle = Schema.TaggedStruct("Settle", {
-  ack: Schema.Array(Schema.Int),
-  back: Schema.Array(Schema.Int)
-})
-export type Settle = typeof Settle.Type
-
-const isIntArray = (u: unknown): u is ReadonlyArray<number> => Array.isArray(u) && u.every(Number.isInteger)
-
-/**
- * The message as a `Settle` if it is one, checked by hand: a prefetching consumer sends one
- * per item it takes, so the parent handles them as they are read, without the Schema walk
- * or the reader's queue.
- */
-export const asSettle = (u: unknown): Settle | undefined => {
-  if (typeof u !== "object" || u === null) return undefined
-  const { _tag, ack, back } = u as { readonly _tag?: unknown; readonly ack?: unknown; readonly back?: unknown }
-  return _tag === "Settle" && isIntArray(ack) && isIntArray(back) ? { _tag, ack, back } : undefined
-}
-
-/**
- * Parent → child: the answer to a `Call`. `value` is the op's result when `ok`, its
- * encoded error otherwise, and `null` with `ok: false` when the object no longer exists.
- * `deliveries` are the ids of the values it hands over (queue items) that must be settled.
- */
-export const Reply = Schema.TaggedStruct("Reply", {
-  id: Schema.Int,
-  ok: Schema.Boolean,
-  /** Checked by the caller (prefetched items can be many). */
-  value: Payload,
-  deliveries: Schema.Array(Schema.Int)
-})
-export type Reply = typeof Reply.Type
-
-/**
- * Either way: a message for whatever the receiving side installed to handle pushes (a
- * pool's worker loop, the pool that feeds it). Its payload is decoded by that handler, so
- * it is not walked here (it is parsed JSON anyway; a pool's batch can be large).
- */
-export const Push = Schema.TaggedStruct("Push", { payload: Payload })
-export type Push = typeof Push.Type
-
-/**
- * Parent → child: append acknowledgements to the file at `path` from now on (the current
- * one has grown; see ackFile.ts).
- */
-export const AckFile = Schema.TaggedStruct("AckFile", { path: Schema.String })
-
-export const ParentMessage = Schema.Union([Start, Reply, Push, AckFile])
-export type ParentMessage = typeof ParentMessage.Type
-
-export const ChildMessage = Schema.Union([Ready, Log, Result, Failed, Call, Cancel, Settle, Push])
-export type ChildMessage = typeof ChildMessage.Type
-
-const parentCodec = Schema.toCodecJson(ParentMessage)
-const childCodec = Schema.toCodecJson(ChildMessage)
-
-export const decodeParentMessage = Schema.decodeUnknownResult(parentCodec)
-export const encodeParentMessage = Schema.encodeUnknownSync(parentCodec)
-export const decodeChildMessage = Schema.decodeUnknownResult(childCodec)
-export const encodeChildMessage = Schema.encodeUnknownSync(childCodec)
+export type Failed = typeof Failed.Type

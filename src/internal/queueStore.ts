@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Schema from "effect/Schema"
 import { QueueClosedError, QueueEmptyError, QueueFullError, TaskDoneError } from "../ProcessQueueError.ts"
-import type { Delivery } from "./bridge.ts"
+import type { Delivery } from "./connection.ts"
 
 type Item = Schema.Json
 

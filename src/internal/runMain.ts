@@ -13,7 +13,12 @@ import type * as Scope from "effect/Scope"
 import * as Current from "./current.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 
-export type StopReason = NodeJS.Signals | "parent-gone"
+/** Why a program was stopped: a signal, its parent gone, or a message from its parent that could not be read. */
+export type StopReason = NodeJS.Signals | "parent-gone" | "protocol-error"
+
+/** The signal a program was stopped by, if it was. */
+export const signalOf = (reason: StopReason | undefined): NodeJS.Signals | undefined =>
+  reason === undefined || reason === "parent-gone" || reason === "protocol-error" ? undefined : reason
 
 export interface Running {
   /** Interrupts the program as a signal would, recording why. */
@@ -36,11 +41,12 @@ export const launch = <A, E>(
   let fiber: Fiber.Fiber<A, E> | undefined
   const stop = (reason: StopReason) => {
     if (stoppedBy !== undefined) {
-      if (reason !== "parent-gone") dieBySignal(reason)
+      const signal = signalOf(reason)
+      if (signal !== undefined) dieBySignal(signal)
       return
     }
     stoppedBy = reason
-    Deferred.doneUnsafe(Current.shutdownRequested, Exit.void)
+    Deferred.doneUnsafe(Current.state.shutdownRequested, Exit.void)
     fiber?.interruptUnsafe(fiber.id)
   }
   const onSignal = (signal: NodeJS.Signals) => stop(signal)
@@ -84,7 +90,8 @@ export const runMain = <A, E, R, LE>(
     E | LE
   >
   launch(program, (exit, stoppedBy) => {
-    if (stoppedBy !== undefined && stoppedBy !== "parent-gone") return dieBySignal(stoppedBy)
+    const signal = signalOf(stoppedBy)
+    if (signal !== undefined) return dieBySignal(signal)
     if (Exit.isSuccess(exit)) return
     const requested = exitRequestCode(exit.cause)
     if (requested !== undefined) return process.exit(requested)

@@ -5,18 +5,16 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Target from "../Target.ts"
+import * as Current from "./current.ts"
 import * as PlainJson from "./plainJson.ts"
 
 export const TypeId: Target.TypeId = "~effect-multiprocessing/Target"
 
 export const isTarget = (u: unknown): u is Target.Any => Predicate.hasProperty(u, TypeId)
 
-/** Targets defined in this process, by `module#name`: how a child finds what to run. */
-const registry = new Map<string, Target.Any>()
-
 const keyOf = (module: string, name: string) => `${module}#${name}`
 
-export const lookup = (module: string, name: string): Target.Any | undefined => registry.get(keyOf(module, name))
+export const lookup = (module: string, name: string): Target.Any | undefined => Current.state.targets.get(keyOf(module, name))
 
 const toModuleUrl = (module: string | URL): string =>
   typeof module !== "string" ? module.href : module.startsWith("file:") ? module : pathToFileURL(module).href
@@ -39,7 +37,7 @@ export const make = (name: string, options: Options): Target.Any => {
       return pipeArguments(this, arguments)
     }
   }
-  registry.set(keyOf(target.module, name), target)
+  Current.state.targets.set(keyOf(target.module, name), target)
   return target
 }
 

@@ -46,39 +46,49 @@ done
 for p; do kill -KILL "-$p" 2>/dev/null || { running "$p" && kill -KILL "$p" 2>/dev/null; }; done
 `
 
-let stdin: Net.Socket | undefined
-let failed = false
+export interface Watchdog {
+  /** Puts a child under the guard (starting the watchdog with the first one). */
+  readonly register: (pid: number) => void
+  /** Takes a reaped child off the guard, so its pid, once reused, is never signalled. */
+  readonly unregister: (pid: number) => void
+}
 
-const ensure = (): Net.Socket | undefined => {
-  if (stdin !== undefined || failed) return stdin
-  try {
-    const watchdog = ChildProcess.spawn("/bin/sh", ["-c", script], {
-      stdio: ["pipe", "ignore", "ignore"],
-      detached: true
-    })
-    watchdog.on("error", () => {
-      failed = true
-      stdin = undefined
-    })
-    watchdog.unref()
-    const pipe = watchdog.stdin as Net.Socket
-    pipe.on("error", () => {
-      stdin = undefined
-    })
-    pipe.unref()
-    stdin = pipe
-  } catch {
-    failed = true
+type State =
+  | { readonly _tag: "NotStarted" }
+  | { readonly _tag: "Running"; readonly stdin: Net.Socket }
+  /** It could not be started: children are not guarded. */
+  | { readonly _tag: "Unavailable" }
+
+export const make = (): Watchdog => {
+  let state: State = { _tag: "NotStarted" }
+  const start = (): State => {
+    try {
+      const watchdog = ChildProcess.spawn("/bin/sh", ["-c", script], {
+        stdio: ["pipe", "ignore", "ignore"],
+        detached: true
+      })
+      watchdog.on("error", () => {
+        state = { _tag: "Unavailable" }
+      })
+      watchdog.unref()
+      const stdin = watchdog.stdin as Net.Socket
+      // The watchdog is gone: the next child starts a new one.
+      stdin.on("error", () => {
+        state = { _tag: "NotStarted" }
+      })
+      stdin.unref()
+      return { _tag: "Running", stdin }
+    } catch {
+      return { _tag: "Unavailable" }
+    }
   }
-  return stdin
-}
-
-/** Puts a child under the guard. */
-export const register = (pid: number): void => {
-  ensure()?.write(`+ ${pid}\n`)
-}
-
-/** Takes a reaped child off the guard, so its pid, once reused, is never signalled. */
-export const unregister = (pid: number): void => {
-  stdin?.write(`- ${pid}\n`)
+  return {
+    register: (pid) => {
+      if (state._tag === "NotStarted") state = start()
+      if (state._tag === "Running") state.stdin.write(`+ ${pid}\n`)
+    },
+    unregister: (pid) => {
+      if (state._tag === "Running") state.stdin.write(`- ${pid}\n`)
+    }
+  }
 }

@@ -1,6 +1,8 @@
 /**
- * Reading a child's channel: its logs re-emitted here, its readiness, the calls and pushes
- * it makes, and, once the channel ends, the outcome `Process.result` gives.
+ * What a child says of its own lifecycle, read in the parent: its readiness, its logs
+ * (re-emitted here), its result, and, once its channel ends, the outcome `Process.result`
+ * gives. The messages are registered on the child's connection and read in order by one
+ * fiber, with the parent's logger.
  */
 import * as Os from "node:os"
 import * as Cause from "effect/Cause"
@@ -20,8 +22,7 @@ import {
   SignalError,
   SpawnError
 } from "../ProcessError.ts"
-import type * as Bridge from "./bridge.ts"
-import * as Channel from "./channel.ts"
+import * as Connection from "./connection.ts"
 import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
 import type { ProcessImpl } from "./process.ts"
 import * as Protocol from "./protocol.ts"
@@ -41,41 +42,42 @@ interface Outcome {
   readonly failure?: ProcessErrorReason
 }
 
-/** A line on the channel that was not JSON. */
-export class Malformed {
-  readonly line: string
-  readonly cause: unknown
-  constructor(line: string, cause: unknown) {
-    this.line = line
-    this.cause = cause
+/** What the lifecycle reads from a child's connection, in order: its messages, and its protocol errors. */
+export type Incoming = Protocol.Log | Protocol.Result | Protocol.Failed | typeof Protocol.Ready.Type | DecodeError
+
+/** Registers the lifecycle's messages on a child's connection: each goes to `inbox`, decoded. */
+export const register = (connection: Connection.Connection, inbox: Queue.Queue<Incoming, Cause.Done>): void => {
+  for (const schema of [Protocol.Ready, Protocol.Log, Protocol.Result, Protocol.Failed] as const) {
+    connection.register<Incoming>(
+      schema.fields._tag.schema.literal,
+      Connection.decodeWith(schema),
+      (message) => Queue.offerUnsafe(inbox, message)
+    )
   }
 }
 
-export const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<unknown, Cause.Done>, link: Bridge.Link) =>
+export const readChannel = <A, E>(
+  self: ProcessImpl<A, E>,
+  connection: Connection.Connection,
+  inbox: Queue.Queue<Incoming, Cause.Done>
+) =>
   Effect.gen(function*() {
     let outcome: Outcome = {}
     let protocolError: DecodeError | undefined
-    const reportMalformed = (message: string) => {
-      protocolError ??= new DecodeError({ payload: "message", message })
-      return Effect.logWarning(`malformed message from process ${self.name}: ${message}`)
-    }
+    /** The child said it runs its target: an exit after that is the target's, not a failed start. */
+    let ready = false
     while (true) {
       const batch = yield* Queue.takeAll(inbox).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
       if (batch === undefined) break
-      for (const raw of batch) {
-        if (raw instanceof Malformed) {
-          yield* reportMalformed(`not JSON: ${raw.line}`)
-          continue
-        }
-        const decoded = Protocol.decodeChildMessage(raw)
-        if (decoded._tag === "Failure") {
-          yield* reportMalformed(decoded.failure.message)
-          continue
-        }
-        const message = decoded.success
+      for (const message of batch) {
         switch (message._tag) {
+          case "DecodeError": {
+            protocolError ??= message
+            yield* Effect.logWarning(`malformed message from process ${self.name}: ${message.message}`)
+            break
+          }
           case "Ready": {
-            self.ready = true
+            ready = true
             Deferred.doneUnsafe(self.readyLatch, Exit.void)
             break
           }
@@ -91,35 +93,18 @@ export const readChannel = <A, E>(self: ProcessImpl<A, E>, inbox: Queue.Queue<un
             outcome = { failure: message.reason }
             break
           }
-          case "Call": {
-            yield* link.onCall(message)
-            break
-          }
-          case "Cancel": {
-            link.onCancel(message.id)
-            break
-          }
-          case "Settle": {
-            link.onSettle(message)
-            break
-          }
-          case "Push": {
-            // Only a pool's workers push binary parts, and their pool handles pushes as they are read.
-            self.onPush?.(message.payload, Channel.noBinary)
-            break
-          }
         }
       }
     }
     // The channel is closed: the child can no longer take what it was handed.
-    yield* link.close
+    yield* connection.closeServing
     const exited = outcome.resultJson !== undefined || outcome.failure !== undefined
       ? yield* Deferred.await(self.exited).pipe(Effect.as(true))
       : yield* Deferred.await(self.exited).pipe(
         Effect.timeoutOption(channelCloseGrace),
         Effect.map(Option.isSome)
       )
-    const result = settle(self, outcome, exited, protocolError)
+    const result = settle(self, outcome, exited, ready, protocolError)
     if (Exit.isFailure(result)) {
       const error = Cause.squash(result.cause)
       if (error instanceof ProcessError) Deferred.doneUnsafe(self.readyLatch, Exit.fail(error))
@@ -140,6 +125,7 @@ const settle = <A, E>(
   self: ProcessImpl<A, E>,
   outcome: Outcome,
   exited: boolean,
+  ready: boolean,
   protocolError: DecodeError | undefined
 ): Exit.Exit<A, E | ProcessError> => {
   if (outcome.resultJson !== undefined) {
@@ -163,8 +149,9 @@ const settle = <A, E>(
     ))
   }
   if (protocolError !== undefined) return Exit.fail(self.error(protocolError))
-  const exitCode = self.exitCodeValue ?? 0
-  if (!self.ready && !self.signalled) {
+  const ended = self.state._tag === "Exited" ? self.state : undefined
+  const exitCode = ended?.exitCode ?? 0
+  if (!ready && ended?.signalled !== true) {
     return Exit.fail(self.error(
       new SpawnError({ message: `the child exited with code ${exitCode} before it was ready`, exitCode })
     ))
