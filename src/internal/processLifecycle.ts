@@ -128,6 +128,9 @@ const settle = <A, E>(
   ready: boolean,
   protocolError: DecodeError | undefined
 ): Exit.Exit<A, E | ProcessError> => {
+  // The child wrote what could not be read: nothing else it said can be trusted (a lying
+  // frame may have swallowed or forged the rest).
+  if (protocolError !== undefined) return Exit.fail(self.error(protocolError))
   if (outcome.resultJson !== undefined) {
     const decoded = internalTarget.codecs(self.target).decodeExit(outcome.resultJson)
     if (Exit.isFailure(decoded)) {
@@ -148,7 +151,6 @@ const settle = <A, E>(
       new ConnectionLostError({ message: "the channel to the child closed while the child kept running" })
     ))
   }
-  if (protocolError !== undefined) return Exit.fail(self.error(protocolError))
   const ended = self.state._tag === "Exited" ? self.state : undefined
   const exitCode = ended?.exitCode ?? 0
   if (!ready && ended?.signalled !== true) {
