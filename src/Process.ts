@@ -17,6 +17,7 @@ import type * as Scope from "effect/Scope"
 import type { ProcessError } from "./ProcessError.ts"
 import * as Current from "./internal/current.ts"
 import * as internal from "./internal/process.ts"
+import * as Spawn from "./internal/processSpawn.ts"
 import * as internalRunMain from "./internal/runMain.ts"
 import type * as Target from "./Target.ts"
 
@@ -113,7 +114,7 @@ export const isProcess: (u: unknown) => u is Process<unknown, unknown> = interna
  * @since 0.1.0
  * @category getters
  */
-export const defaultExecArgv: () => ReadonlyArray<string> = internal.defaultExecArgv
+export const defaultExecArgv: () => ReadonlyArray<string> = Spawn.defaultExecArgv
 
 /**
  * Makes a process handle without starting it (Python's `Process(...)` before

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Current from "./current.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
@@ -33,6 +34,13 @@ export const dieBySignal = (signal: NodeJS.Signals): void => {
   process.kill(process.pid, signal)
 }
 
+/**
+ * Runs `effect` as this process's program, with Effect's own `Runtime.makeRunMain` (which
+ * keeps the event loop up while the fiber waits on nothing Node counts as pending). Its
+ * teardown is not used: the exit status depends on what stopped the program (a signal,
+ * the parent gone, a protocol error), which only `onExit` knows, and a child has to report
+ * its result to its parent before it exits.
+ */
 export const launch = <A, E>(
   effect: Effect.Effect<A, E>,
   onExit: (exit: Exit.Exit<A, E>, stoppedBy: StopReason | undefined) => void
@@ -50,18 +58,18 @@ export const launch = <A, E>(
     fiber?.interruptUnsafe(fiber.id)
   }
   const onSignal = (signal: NodeJS.Signals) => stop(signal)
-  // Handlers first: the program may announce itself (a child's Ready) in its first step,
-  // and a signal sent right after that must find them in place.
-  for (const signal of signals) process.on(signal, onSignal)
-  // The fiber may wait on nothing Node counts as pending (a Deferred): keep the loop up.
-  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
-  fiber = Effect.runFork(effect)
-  fiber.addObserver((exit) => {
-    clearInterval(keepAlive)
-    for (const signal of signals) process.off(signal, onSignal)
-    onExit(exit, stoppedBy)
+  // Called in the fiber's first step, before the program: a signal sent right after the
+  // program announces itself (a child's Ready) finds the handlers in place.
+  const run = Runtime.makeRunMain(({ fiber: main }) => {
+    fiber = main as Fiber.Fiber<any, any>
+    for (const signal of signals) process.on(signal, onSignal)
+    main.addObserver((exit) => {
+      for (const signal of signals) process.off(signal, onSignal)
+      onExit(exit as unknown as Exit.Exit<A, E>, stoppedBy)
+    })
   })
-  if (stoppedBy !== undefined) fiber.interruptUnsafe(fiber.id)
+  // Errors are reported by `onExit`'s caller, as Python prints a traceback, not logged.
+  run(effect, { disableErrorReporting: true })
   return { stop }
 }
 

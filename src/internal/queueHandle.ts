@@ -1,0 +1,114 @@
+/**
+ * A queue handle, whether the real queue (its owner) or a proxy to it, and how its items
+ * cross processes: as the JSON their Schema makes, checked on both sides.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as ProcessQueue from "../ProcessQueue.ts"
+import {
+  ItemDecodeError,
+  ItemEncodeError,
+  type QueueClosedError,
+  type QueueEmptyError,
+  type QueueFullError,
+  type TaskDoneError
+} from "../ProcessQueueError.ts"
+import type * as Connection from "./connection.ts"
+import * as PlainJson from "./plainJson.ts"
+import type * as Store from "./queueStore.ts"
+
+export const TypeId: ProcessQueue.TypeId = "~effect-multiprocessing/ProcessQueue"
+
+export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError
+export type TakeError = Cause.Done | QueueEmptyError | QueueClosedError | ItemDecodeError
+
+/** What a queue does, whether it is the real one (its owner) or a proxy to it. */
+export interface Backend<A> {
+  readonly put: (item: A, wait: Store.Wait) => Effect.Effect<void, PutError>
+  readonly take: (wait: Store.Wait) => Effect.Effect<A, TakeError>
+  readonly size: Effect.Effect<number, QueueClosedError>
+  readonly isFull: Effect.Effect<boolean, QueueClosedError>
+  readonly end: Effect.Effect<void, QueueClosedError>
+  readonly shutdown: Effect.Effect<void>
+  readonly taskDone: (count: number) => Effect.Effect<void, TaskDoneError | QueueClosedError>
+  readonly join: Effect.Effect<void, QueueClosedError>
+  /** Waits until this process's write-behind puts reached the owner; fails with a refusal. */
+  readonly flush: Effect.Effect<void, PutError>
+  /** Serves the same queue to a child: the owner serves from its store, a proxy relays up. */
+  readonly server: Connection.Server
+}
+
+export class QueueImpl<A> implements ProcessQueue.ProcessQueue<A> {
+  readonly [TypeId]: ProcessQueue.Variance<A> = variance
+  readonly backend: Backend<A>
+  readonly joinable: boolean
+  readonly bounded: boolean
+  readonly owned: boolean
+  constructor(backend: Backend<A>, options: { joinable: boolean; bounded: boolean; owned: boolean }) {
+    this.backend = backend
+    this.joinable = options.joinable
+    this.bounded = options.bounded
+    this.owned = options.owned
+  }
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+  toString(): string {
+    return `<${this.joinable ? "JoinableQueue" : "ProcessQueue"} ${this.owned ? "owned" : "proxy"}>`
+  }
+  [NodeInspectSymbol](): string {
+    return this.toString()
+  }
+}
+
+const variance: ProcessQueue.Variance<any> = { _A: (_) => _ }
+
+export const isProcessQueue = (u: unknown): u is ProcessQueue.ProcessQueue<unknown> => Predicate.hasProperty(u, TypeId)
+export const isJoinable = (u: unknown): boolean => isProcessQueue(u) && (u as QueueImpl<unknown>).joinable
+
+export const backendOf = <A>(self: ProcessQueue.ProcessQueue<A>): Backend<A> => (self as QueueImpl<A>).backend
+
+// ---------------------------------------------------------------------------
+// items and errors on the wire
+
+export interface ItemCodec<A> {
+  readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError>
+  readonly decode: (json: unknown) => Effect.Effect<A, ItemDecodeError>
+  /** Whether every item of a batch fits, in one pass and without an Effect per item. */
+  readonly validAll: (items: ReadonlyArray<unknown>) => boolean
+}
+
+export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> => {
+  const json = Schema.toCodecJson(item)
+  const encode = Schema.encodeUnknownExit(json)
+  const decode = Schema.decodeUnknownExit(json)
+  const decodeAll = Schema.decodeUnknownExit(Schema.Array(json))
+  // Items that are their own JSON (numbers, plain records...) need no codec at all.
+  const plain = PlainJson.check(item.ast)
+  return {
+    validAll: (items) => (plain !== undefined && items.every(plain)) || Exit.isSuccess(decodeAll(items)),
+    encode: (value) => {
+      if (plain?.(value) === true) return Effect.succeed(value as Schema.Json)
+      const exit = encode(value)
+      return Exit.isSuccess(exit)
+        ? Effect.succeed(exit.value as Schema.Json)
+        : Effect.fail(new ItemEncodeError({ message: Cause.pretty(exit.cause) }))
+    },
+    decode: (value) => {
+      if (plain?.(value) === true) return Effect.succeed(value as A)
+      const exit = decode(value)
+      return Exit.isSuccess(exit)
+        ? Effect.succeed(exit.value)
+        : Effect.fail(new ItemDecodeError({ message: Cause.pretty(exit.cause) }))
+    }
+  }
+}
+
+/** `Cause.Done` as it crosses processes: a take's "the queue has ended". */
+
+export const noWait: Store.Wait = { _tag: "NoWait" }
