@@ -323,6 +323,24 @@ describe("queueStore", () => {
         assert.deepStrictEqual(yield* drain(store), [1])
       }))
 
+    it.effect("a take or a put waiting with a timeout can be interrupted before its time is up", () =>
+      Effect.gen(function*() {
+        const empty = Store.make(1)
+        const full = filled(1, [1])
+        const taker = yield* fork(Store.take(empty, within(100)))
+        const putter = yield* fork(Store.put(full, 2, within(100)))
+        taker.interruptUnsafe()
+        putter.interruptUnsafe()
+        assert.isFalse(isWaiting(taker) || isWaiting(putter), "still waiting")
+        assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(taker)))
+        assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(putter)))
+        // Both have left their queues.
+        yield* Store.put(empty, 1, noWait)
+        assert.strictEqual(Store.size(empty), 1)
+        assert.strictEqual(yield* Store.take(full, noWait), 1)
+        assert.strictEqual(Store.size(full), 0)
+      }))
+
     it.effect("a waiting putter that is interrupted is removed: its item never goes in", () =>
       Effect.gen(function*() {
         const store = filled(1, [1])
