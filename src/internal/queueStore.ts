@@ -17,6 +17,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as MutableList from "effect/MutableList"
 import type * as Schema from "effect/Schema"
 import { QueueClosedError, QueueEmptyError, QueueFullError, TaskDoneError } from "../ProcessQueueError.ts"
 import type { Delivery } from "./connection.ts"
@@ -27,6 +28,11 @@ interface Taker {
   readonly deferred: Deferred.Deferred<Item, Cause.Done | QueueClosedError>
   /** A child's take: the item keeps its slot until the child acknowledges it. */
   readonly holdSlot: boolean
+  /**
+   * What the store handed it (boxed, as `null` is an item): a taker interrupted after the
+   * hand-over learns here what it must give back.
+   */
+  handed: { readonly item: Item } | undefined
 }
 
 interface Putter {
@@ -36,71 +42,68 @@ interface Putter {
 
 export interface Store {
   readonly capacity: number
-  items: Array<Item>
-  head: number
+  readonly items: MutableList.MutableList<Item>
   /** Items that came back, in the order they came: they go in front of `items` before the next take. */
   returned: Array<Item>
   inFlight: number
-  readonly takers: Array<Taker>
-  readonly putters: Array<Putter>
+  readonly takers: MutableList.MutableList<Taker>
+  readonly putters: MutableList.MutableList<Putter>
   ended: boolean
   closed: QueueClosedError | undefined
   unfinished: number
-  readonly joiners: Array<Deferred.Deferred<void, QueueClosedError>>
+  /** What every `join` waits on while tasks are unfinished, made by the first one. */
+  joined: Deferred.Deferred<void, QueueClosedError> | undefined
 }
 
 export const make = (capacity: number): Store => ({
   capacity,
-  items: [],
-  head: 0,
+  items: MutableList.make(),
   returned: [],
   inFlight: 0,
-  takers: [],
-  putters: [],
+  takers: MutableList.make(),
+  putters: MutableList.make(),
   ended: false,
   closed: undefined,
   unfinished: 0,
-  joiners: []
+  joined: undefined
 })
 
 /** What a wait does: block (optionally with a timeout in ms), or not at all. */
 export type Wait = { readonly _tag: "Block"; readonly timeout: number | undefined } | { readonly _tag: "NoWait" }
 
-export const size = (store: Store): number => store.items.length - store.head + store.returned.length
+export const size = (store: Store): number => store.items.length + store.returned.length
 export const isFull = (store: Store): boolean => size(store) + store.inFlight >= store.capacity
 
-const shift = (store: Store): Item => {
-  if (store.returned.length > 0) returnedToFront(store)
-  const item = store.items[store.head]!
-  store.items[store.head++] = null
-  if (store.head > 1024 && store.head * 2 > store.items.length) {
-    store.items = store.items.slice(store.head)
-    store.head = 0
-  }
-  return item
+/** What came back goes in front, before anything is taken. */
+const returnedToFront = (store: Store) => {
+  if (store.returned.length === 0) return
+  // The list takes the array over as it is: one step, however many came back.
+  MutableList.prependAllUnsafe(store.items, store.returned, true)
+  store.returned = []
 }
 
-const remove = <A>(list: Array<A>, value: A) => {
-  const index = list.indexOf(value)
-  if (index !== -1) list.splice(index, 1)
+/** Takes the front item off the queue, if there is one. */
+const takeFront = (store: Store): Item | MutableList.Empty => {
+  returnedToFront(store)
+  return MutableList.take(store.items)
 }
 
 /** Gives an item to the first waiting taker, if any. */
 const handToTaker = (store: Store, item: Item): boolean => {
-  while (store.takers.length > 0) {
-    const taker = store.takers.shift()!
-    if (Deferred.doneUnsafe(taker.deferred, Exit.succeed(item))) {
-      if (taker.holdSlot) store.inFlight++
-      return true
-    }
-  }
-  return false
+  const taker = MutableList.take(store.takers)
+  if (taker === MutableList.Empty) return false
+  // Only the store completes a taker's deferred, and only once the taker has left
+  // `takers`: one still there is waiting, and takes the item.
+  taker.handed = { item }
+  if (taker.holdSlot) store.inFlight++
+  Deferred.doneUnsafe(taker.deferred, Exit.succeed(item))
+  return true
 }
 
 /** A new item: to a waiting taker, else to the back. */
 const accept = (store: Store, item: Item) => {
   store.unfinished++
-  if (!handToTaker(store, item)) store.items.push(item)
+  if (!handToTaker(store, item)) MutableList.append(store.items, item)
 }
 
 /**
@@ -115,41 +118,48 @@ const giveBack = (store: Store, item: Item) => {
   if (!handToTaker(store, item)) store.returned.push(item)
 }
 
-const returnedToFront = (store: Store) => {
-  const returned = store.returned
-  store.returned = []
-  if (store.head >= returned.length) {
-    store.head -= returned.length
-    for (let i = 0; i < returned.length; i++) store.items[store.head + i] = returned[i]!
-  } else {
-    store.items = returned.concat(store.head === 0 ? store.items : store.items.slice(store.head))
-    store.head = 0
-  }
-}
-
-/** An item just taken off the front goes back there (no taker wanted it). */
-const toFront = (store: Store, item: Item) => {
-  if (store.head > 0) store.items[--store.head] = item
-  else store.items.unshift(item)
-}
-
 /** A slot was freed: admit waiting putters while there is room. */
 const admitPutters = (store: Store) => {
-  while (store.putters.length > 0 && (!isFull(store) || store.takers.length > 0)) {
-    const putter = store.putters.shift()!
+  while (!isFull(store) || store.takers.length > 0) {
+    const putter = MutableList.take(store.putters)
+    if (putter === MutableList.Empty) return
     accept(store, putter.item)
     Deferred.doneUnsafe(putter.deferred, Exit.void)
   }
 }
 
+const doneExit = Exit.fail(Cause.Done())
+
 /** After `end`: once nothing is left or in flight, every taker sees the end. */
 const finishIfEnded = (store: Store) => {
   if (!store.ended || size(store) > 0 || store.inFlight > 0) return
-  for (const taker of store.takers.splice(0)) Deferred.doneUnsafe(taker.deferred, Exit.fail(Cause.Done()))
+  for (const taker of MutableList.takeAll(store.takers)) Deferred.doneUnsafe(taker.deferred, doneExit)
 }
 
 const closedNow = (store: Store) => store.closed ?? (store.ended ? endedError : undefined)
 const endedError = new QueueClosedError({ message: "the queue was ended: it takes no more items" })
+
+/**
+ * Waits for the store to complete a waiter's deferred, for at most `timeout` ms of
+ * Effect's clock. When the time is up, a waiter the store served meanwhile (the two
+ * raced) keeps what it was given; any other leaves the queue in the same step as it
+ * fails, so the store cannot serve it after it has said it timed out.
+ */
+const awaitWaiter = <A, E, E2>(
+  deferred: Deferred.Deferred<A, E>,
+  timeout: number | undefined,
+  leave: () => void,
+  timedOut: () => E2
+): Effect.Effect<A, E | E2> =>
+  timeout === undefined ? Deferred.await(deferred) : Effect.timeoutOption(Deferred.await(deferred), timeout).pipe(
+    Effect.flatMap((done) =>
+      done._tag === "Some" ? Effect.succeed(done.value) : Effect.suspend((): Effect.Effect<A, E | E2> => {
+        if (Deferred.isDoneUnsafe(deferred)) return Deferred.await(deferred)
+        leave()
+        return Effect.fail(timedOut())
+      })
+    )
+  )
 
 /**
  * Accepts items at once, without an Effect per item: for a child's batch of puts to an
@@ -162,37 +172,84 @@ export const putAllUnsafe = (store: Store, items: ReadonlyArray<Item>): QueueClo
   // and asks again finds the rest already queued (a plain take), instead of waiting for
   // each next item to be handed to it.
   store.unfinished += items.length
-  for (const item of items) store.items.push(item)
-  while (store.takers.length > 0 && size(store) > 0) {
+  MutableList.appendAll(store.items, items)
+  while (store.takers.length > 0) {
     // Off the queue before it is handed: a taker resuming at once must not see it again.
-    const item = shift(store)
-    if (!handToTaker(store, item)) toFront(store, item)
+    const item = takeFront(store)
+    if (item === MutableList.Empty) break
+    handToTaker(store, item)
+  }
+  return undefined
+}
+
+/** A put that need not wait: the item goes in, or the queue is closed. `undefined` when it is full. */
+const putNow = (store: Store, item: Item): Effect.Effect<void, QueueClosedError> | undefined => {
+  const closed = closedNow(store)
+  if (closed !== undefined) return Effect.fail(closed)
+  if (store.takers.length > 0 || !isFull(store)) {
+    accept(store, item)
+    return Effect.void
   }
   return undefined
 }
 
 export const put = (store: Store, item: Item, wait: Wait): Effect.Effect<void, QueueFullError | QueueClosedError> =>
-  Effect.suspend(() => {
-    const closed = closedNow(store)
-    if (closed !== undefined) return Effect.fail(closed)
-    if (store.takers.length > 0 || !isFull(store)) {
-      accept(store, item)
-      return Effect.void
-    }
-    if (wait._tag === "NoWait") return Effect.fail(new QueueFullError({ message: "the queue is full" }))
+  Effect.suspend(() =>
+    putNow(store, item) ?? (wait._tag === "NoWait"
+      ? Effect.fail(new QueueFullError({ message: "the queue is full" }))
+      : waitToPut(store, item, wait.timeout))
+  )
+
+/**
+ * Waits for room. The putter joins the queue in the uninterruptible part, so that it is
+ * sure to leave it if interrupted; it asks again there first, as the queue may have
+ * changed since it last looked.
+ */
+const waitToPut = (
+  store: Store,
+  item: Item,
+  timeout: number | undefined
+): Effect.Effect<void, QueueFullError | QueueClosedError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const now = putNow(store, item)
+    if (now !== undefined) return now
     const putter: Putter = { item, deferred: Deferred.makeUnsafe() }
-    store.putters.push(putter)
-    const waiting = Deferred.await(putter.deferred).pipe(
-      Effect.onExit((exit) => Effect.sync(() => Exit.isSuccess(exit) || remove(store.putters, putter)))
-    )
-    return wait.timeout === undefined ? waiting : Effect.timeoutOption(waiting, wait.timeout).pipe(
-      Effect.flatMap((done) =>
-        done._tag === "Some"
-          ? Effect.void
-          : Effect.fail(new QueueFullError({ message: `the queue stayed full for ${wait.timeout} ms` }))
+    MutableList.append(store.putters, putter)
+    const leave = () => MutableList.remove(store.putters, putter)
+    return restore(
+      awaitWaiter(
+        putter.deferred,
+        timeout,
+        leave,
+        () => new QueueFullError({ message: `the queue stayed full for ${timeout} ms` })
       )
+    ).pipe(
+      // An admitted putter's item is in the queue: only one still waiting leaves.
+      Effect.onInterrupt(() => Effect.sync(() => Deferred.isDoneUnsafe(putter.deferred) || leave()))
     )
   })
+
+/**
+ * A take that need not wait: an item, `Done`, or the queue closed. `undefined` when it
+ * must wait. A child's item is in flight from here, its delivery handed to `onDelivered`.
+ */
+const takeNow = (
+  store: Store,
+  onDelivered: ((delivery: Delivery) => void) | undefined
+): Effect.Effect<Item, Cause.Done | QueueClosedError> | undefined => {
+  if (store.closed !== undefined) return Effect.fail(store.closed)
+  const item = takeFront(store)
+  if (item !== MutableList.Empty) {
+    if (onDelivered !== undefined) {
+      store.inFlight++
+      onDelivered(deliveryOf(store, item))
+    } else admitPutters(store)
+    finishIfEnded(store)
+    return Effect.succeed(item)
+  }
+  if (store.ended && store.inFlight === 0) return Effect.fail(Cause.Done())
+  return undefined
+}
 
 /**
  * Takes the next item. With `onDelivered` (a child's take), the item stays in flight and
@@ -204,64 +261,64 @@ export const take = (
   wait: Wait,
   onDelivered?: (delivery: Delivery) => void
 ): Effect.Effect<Item, Cause.Done | QueueEmptyError | QueueClosedError> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.suspend(() => {
-      const holdSlot = onDelivered !== undefined
-      if (store.closed !== undefined) return Effect.fail(store.closed)
-      if (size(store) > 0) {
-        const item = shift(store)
-        if (holdSlot) {
-          store.inFlight++
-          onDelivered(deliveryOf(store, item))
-        } else admitPutters(store)
-        finishIfEnded(store)
-        return Effect.succeed(item)
-      }
-      if (store.ended && store.inFlight === 0) return Effect.fail(Cause.Done())
-      if (wait._tag === "NoWait") return Effect.fail(new QueueEmptyError({ message: "the queue is empty" }))
-      const taker: Taker = { deferred: Deferred.makeUnsafe(), holdSlot }
-      store.takers.push(taker)
-      const waiting = restore(Deferred.await(taker.deferred)).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            if (Exit.isSuccess(exit)) {
-              // Still in the uninterruptible part: the delivery is known before anything can stop us.
-              if (holdSlot) onDelivered(deliveryOf(store, exit.value))
-              return
-            }
-            remove(store.takers, taker)
-            // Handed an item just as it gave up: the item goes back, untouched.
-            const handed = taker.deferred.effect as Exit.Exit<Item, unknown> | undefined
-            if (handed !== undefined && Exit.isSuccess(handed)) {
-              if (holdSlot) store.inFlight--
-              giveBack(store, handed.value)
-            }
-          })
-        )
-      )
-      return wait.timeout === undefined ? waiting : Effect.timeoutOption(waiting, wait.timeout).pipe(
-        Effect.flatMap((item) =>
-          item._tag === "Some"
-            ? Effect.succeed(item.value)
-            : Effect.fail(new QueueEmptyError({ message: `the queue stayed empty for ${wait.timeout} ms` }))
-        )
-      )
-    })
+  Effect.suspend(() =>
+    takeNow(store, onDelivered) ?? (wait._tag === "NoWait"
+      ? Effect.fail(new QueueEmptyError({ message: "the queue is empty" }))
+      : waitToTake(store, wait.timeout, onDelivered))
   )
+
+/**
+ * Waits for an item, in the uninterruptible part but for the wait itself: a taker handed
+ * an item either delivers it or gives it back. It asks again first, as the queue may have
+ * changed since it last looked.
+ */
+const waitToTake = (
+  store: Store,
+  timeout: number | undefined,
+  onDelivered: ((delivery: Delivery) => void) | undefined
+): Effect.Effect<Item, Cause.Done | QueueEmptyError | QueueClosedError> =>
+  Effect.uninterruptibleMask((restore) => {
+    const now = takeNow(store, onDelivered)
+    if (now !== undefined) return now
+    const taker: Taker = { deferred: Deferred.makeUnsafe(), holdSlot: onDelivered !== undefined, handed: undefined }
+    MutableList.append(store.takers, taker)
+    return restore(
+      awaitWaiter(
+        taker.deferred,
+        timeout,
+        () => MutableList.remove(store.takers, taker),
+        () => new QueueEmptyError({ message: `the queue stayed empty for ${timeout} ms` })
+      )
+    ).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (Exit.isSuccess(exit)) {
+            // Still in the uninterruptible part: the delivery is known before anything can stop us.
+            onDelivered?.(deliveryOf(store, exit.value))
+          } else if (Exit.hasInterrupts(exit)) giveUp(store, taker)
+        })
+      )
+    )
+  })
+
+/** An interrupted taker: leaves the queue, or gives back, untouched, what it was just handed. */
+const giveUp = (store: Store, taker: Taker) => {
+  if (!Deferred.isDoneUnsafe(taker.deferred)) return MutableList.remove(store.takers, taker)
+  if (taker.handed === undefined) return
+  if (taker.holdSlot) store.inFlight--
+  giveBack(store, taker.handed.item)
+}
 
 /**
  * Takes up to `max` more items that are there now, each in flight and its delivery handed
  * to `onDelivered`, without an Effect per item: the rest of a prefetching child's batch.
  */
 export const takeAvailableUnsafe = (store: Store, max: number, onDelivered: (delivery: Delivery) => void): Array<Item> => {
-  const items: Array<Item> = []
-  if (store.closed !== undefined) return items
-  while (items.length < max && size(store) > 0) {
-    const item = shift(store)
-    store.inFlight++
-    onDelivered(deliveryOf(store, item))
-    items.push(item)
-  }
+  if (store.closed !== undefined) return []
+  returnedToFront(store)
+  const items = MutableList.takeN(store.items, max)
+  store.inFlight += items.length
+  for (const item of items) onDelivered(deliveryOf(store, item))
   return items
 }
 
@@ -289,7 +346,8 @@ export const end = (store: Store): Effect.Effect<void, QueueClosedError> =>
   Effect.suspend(() => {
     if (store.closed !== undefined) return Effect.fail(store.closed)
     store.ended = true
-    for (const putter of store.putters.splice(0)) Deferred.doneUnsafe(putter.deferred, Exit.fail(endedError))
+    const ended = Exit.fail(endedError)
+    for (const putter of MutableList.takeAll(store.putters)) Deferred.doneUnsafe(putter.deferred, ended)
     finishIfEnded(store)
     return Effect.void
   })
@@ -297,12 +355,13 @@ export const end = (store: Store): Effect.Effect<void, QueueClosedError> =>
 export const shutdown = (store: Store, error: QueueClosedError): void => {
   if (store.closed !== undefined) return
   store.closed = error
-  store.items = []
-  store.head = 0
+  MutableList.clear(store.items)
   store.returned = []
-  for (const taker of store.takers.splice(0)) Deferred.doneUnsafe(taker.deferred, Exit.fail(error))
-  for (const putter of store.putters.splice(0)) Deferred.doneUnsafe(putter.deferred, Exit.fail(error))
-  for (const joiner of store.joiners.splice(0)) Deferred.doneUnsafe(joiner, Exit.fail(error))
+  const closed = Exit.fail(error)
+  for (const taker of MutableList.takeAll(store.takers)) Deferred.doneUnsafe(taker.deferred, closed)
+  for (const putter of MutableList.takeAll(store.putters)) Deferred.doneUnsafe(putter.deferred, closed)
+  if (store.joined !== undefined) Deferred.doneUnsafe(store.joined, closed)
+  store.joined = undefined
 }
 
 /** Marks `count` tasks done (a child sends its own in batches); those past zero fail, as Python's extra calls do. */
@@ -311,8 +370,9 @@ export const taskDone = (store: Store, count = 1): Effect.Effect<void, TaskDoneE
     if (store.closed !== undefined) return Effect.fail(store.closed)
     const applied = Math.min(count, store.unfinished)
     store.unfinished -= applied
-    if (applied > 0 && store.unfinished === 0) {
-      for (const joiner of store.joiners.splice(0)) Deferred.doneUnsafe(joiner, Exit.void)
+    if (applied > 0 && store.unfinished === 0 && store.joined !== undefined) {
+      Deferred.doneUnsafe(store.joined, Exit.void)
+      store.joined = undefined
     }
     if (applied < count) {
       return Effect.fail(new TaskDoneError({ message: "taskDone() called more times than items were put" }))
@@ -324,11 +384,9 @@ export const join = (store: Store): Effect.Effect<void, QueueClosedError> =>
   Effect.suspend(() => {
     if (store.closed !== undefined) return Effect.fail(store.closed)
     if (store.unfinished === 0) return Effect.void
-    const joiner = Deferred.makeUnsafe<void, QueueClosedError>()
-    store.joiners.push(joiner)
-    return Deferred.await(joiner).pipe(
-      Effect.onInterrupt(() => Effect.sync(() => remove(store.joiners, joiner)))
-    )
+    // One deferred for all: a joiner that gives up only stops waiting on it, nothing to remove.
+    store.joined ??= Deferred.makeUnsafe()
+    return Deferred.await(store.joined)
   })
 
 export const guard = <A, E>(store: Store, effect: Effect.Effect<A, E>): Effect.Effect<A, E | QueueClosedError> =>
