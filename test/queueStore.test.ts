@@ -7,7 +7,7 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
 import { QueueClosedError, QueueEmptyError, QueueFullError, TaskDoneError } from "../src/ProcessQueueError.ts"
-import type { Delivery } from "../src/internal/bridge.ts"
+import type { Delivery } from "../src/internal/connection.ts"
 import * as Store from "../src/internal/queueStore.ts"
 
 const block: Store.Wait = { _tag: "Block", timeout: undefined }
