@@ -12,6 +12,10 @@
  *   an item coming back from a dead consumer still reaches a live one;
  * - `unfinished` (JoinableQueue) counts accepted puts minus `taskDone`s, and an item that
  *   comes back is not counted twice.
+ *
+ * One file past the usual size on purpose: these rules hold across every operation on
+ * the same state (a put hands to a taker, a give-back admits a putter, an ack may end the
+ * queue), and they are checked best where they are all in view.
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
