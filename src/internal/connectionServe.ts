@@ -13,6 +13,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -87,6 +88,8 @@ export const make = (options: {
   let nextDelivery = 0
   let closed = false
   let poller: Fiber.Fiber<void> | undefined
+  /** Completed once `close` has stopped every call. */
+  let closing: Deferred.Deferred<void> | undefined
 
   const settleFromFile = () => {
     // An entry not read yet names a delivery still unsettled: with none, nothing to read.
@@ -186,7 +189,8 @@ export const make = (options: {
     },
     serving: () => running.size,
     close: Effect.suspend(() => {
-      if (closed) return Effect.void
+      if (closing !== undefined) return Deferred.await(closing)
+      closing = Deferred.makeUnsafe<void>()
       // What the peer acknowledged in its file is its own; only the rest goes back.
       settleFromFile()
       closed = true
@@ -195,7 +199,8 @@ export const make = (options: {
       unsettled.clear()
       const fibers = [...running.values(), ...(poller === undefined ? [] : [poller])]
       running.clear()
-      return Fiber.interruptAll(fibers)
+      // Every caller of `close` waits until the interrupted calls have given back what they held.
+      return Effect.ensuring(Fiber.interruptAll(fibers), Deferred.done(closing, Exit.void))
     })
   }
 }

@@ -102,6 +102,11 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     return this.options.gracePeriod === undefined ? defaultGracePeriod : Duration.fromInputUnsafe(this.options.gracePeriod)
   }
 
+  /** Python's status words: initial, started, stopped. */
+  get status(): "initial" | "started" | "stopped" {
+    return this.state._tag === "Initial" ? "initial" : this.state._tag === "Running" ? "started" : "stopped"
+  }
+
   get isAliveUnsafe(): boolean {
     return this.state._tag === "Running"
   }
@@ -113,7 +118,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   toString(): string {
     const info = [this.target.kind, `name='${this.name}'`]
     if (this.pid !== undefined) info.push(`pid=${this.pid}`)
-    info.push(`parent=${this.parentPid}`, this.state._tag === "Initial" ? "initial" : this.state._tag === "Running" ? "started" : "stopped")
+    info.push(`parent=${this.parentPid}`, this.status)
     const exitCode = this.exitCode
     if (exitCode !== undefined) {
       const name = exitCode < 0 ? Lifecycle.signalName(exitCode) : undefined
@@ -124,7 +129,7 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   }
 
   toJSON(): unknown {
-    return { _id: "Process", name: this.name, pid: this.pid, status: this.toString().split(" ").at(-1), exitCode: this.exitCode }
+    return { _id: "Process", name: this.name, pid: this.pid, status: this.status, exitCode: this.exitCode }
   }
 
   [NodeInspectSymbol](): string {
