@@ -4,6 +4,12 @@
  * one at a time, in the order they came, and sends the encoded outcomes back, many per
  * message. A chunk is interrupted when the pool cancels it. How items run is in
  * poolItems.ts; how the worker talks to its pool, in poolTransport.ts.
+ *
+ * The loop is the worker's hot path for tasks sent one by one: one fiber per burst of
+ * work, not per chunk; a task alone runs in that fiber with nothing around it, a
+ * `Target.sync` one with no Effect at all; answers wait for the end of a burst to share a
+ * write. Its states are mutated in place (one `Running` per worker) so that a burst costs
+ * no allocation beyond its fiber.
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
