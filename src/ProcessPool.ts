@@ -23,16 +23,14 @@
  */
 import * as Os from "node:os"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import { dual } from "effect/Function"
+import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as calls from "./internal/poolCalls.ts"
+import type * as Stream from "effect/Stream"
 import * as internal from "./internal/processPool.ts"
-import { isProcessPoolError, type ProcessPoolError } from "./ProcessPoolError.ts"
+import type { ProcessPoolError } from "./ProcessPoolError.ts"
 import type * as Target from "./Target.ts"
 
 /**
@@ -109,9 +107,6 @@ export interface Options<InitArgs = any> {
  */
 export const isProcessPool: (u: unknown) => u is ProcessPool = internal.isProcessPool
 
-/** For the data-last forms: the pool comes first in the data-first one. */
-const isPoolFirst = (args: IArguments) => isProcessPool(args[0])
-
 /**
  * Starts a pool of workers owned by the current scope. When the scope closes, queued and
  * running tasks finish first (Python's `close()` + `join()`); when it is interrupted, the
@@ -181,18 +176,7 @@ export const run: {
     args: Args,
     options?: TaskOptions
   ): Effect.Effect<A, E | ProcessPoolError>
-} = dual(
-  isPoolFirst,
-  <Args, A, E>(
-    self: ProcessPool,
-    target: Target.Target<Args, A, E>,
-    args: Args,
-    options?: TaskOptions
-  ): Effect.Effect<A, E | ProcessPoolError> =>
-    (options?.retry === undefined
-      ? calls.runOne(self, target, args, options?.timeout)
-      : Effect.flatMap(submitChunk(self, target, [args], options), internal.firstExit)) as Effect.Effect<A, E | ProcessPoolError>
-)
+} = internal.run
 
 /**
  * Options of a task (or of each chunk of a map).
@@ -210,39 +194,6 @@ export interface TaskOptions {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
-/** The outcome of a chunk that failed in a way a retry may help with. */
-class Retryable {
-  readonly outcome: internal.ChunkOutcome
-  constructor(outcome: internal.ChunkOutcome) {
-    this.outcome = outcome
-  }
-}
-
-const isRetryable = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && exit.cause.reasons.some((reason) =>
-    reason._tag === "Fail" && isProcessPoolError(reason.error) &&
-    (reason.error.reason._tag === "WorkerCrashedError" || reason.error.reason._tag === "TaskTimeoutError")
-  )
-
-const submitChunk = (
-  self: ProcessPool,
-  target: Target.Any,
-  items: ReadonlyArray<unknown>,
-  options: TaskOptions | undefined
-): Effect.Effect<internal.ChunkOutcome> => {
-  const once = calls.submit(self, target, items, options?.timeout)
-  const retry = options?.retry
-  if (retry === undefined) return once
-  return once.pipe(
-    Effect.flatMap((outcome) =>
-      outcome._tag === "Exits" && outcome.exits.some(isRetryable) ? Effect.fail(new Retryable(outcome)) : Effect.succeed(outcome)
-    ),
-    Effect.retry({ schedule: retry }),
-    // Out of retries: the last outcome stands.
-    Effect.catch((last) => Effect.succeed(last.outcome))
-  )
-}
-
 /**
  * Options of the `map` family. `chunkSize` defaults to Python's `ceil(n / (4 × size))`;
  * `timeout` and `retry` apply to each chunk.
@@ -254,55 +205,6 @@ export interface MapOptions extends TaskOptions {
   readonly chunkSize?: number | undefined
   /** Called after each chunk, with the items done so far and the total: for progress bars. */
   readonly onProgress?: ((progress: { readonly completed: number; readonly total: number }) => Effect.Effect<void>) | undefined
-}
-
-/** Runs every chunk, all submitted at once (the pool's queue bound applies), reporting progress. */
-const runChunks = <X>(
-  self: ProcessPool,
-  target: Target.Any,
-  chunks: ReadonlyArray<ReadonlyArray<X>>,
-  options: MapOptions | undefined,
-  each: (outcome: internal.ChunkOutcome, chunk: number) => Effect.Effect<void, any>
-): Effect.Effect<void, any> => {
-  const total = chunks.reduce((n, chunk) => n + chunk.length, 0)
-  let completed = 0
-  return Effect.forEach(
-    chunks,
-    (chunk, i) =>
-      Effect.flatMap(submitChunk(self, target, chunk, options), (outcome) => {
-        completed += chunk.length
-        const progress = options?.onProgress?.({ completed, total }) ?? Effect.void
-        return Effect.andThen(progress, each(outcome, i))
-      }),
-    { concurrency: "unbounded", discard: true }
-  )
-}
-
-/** A chunk's values, or its first failure (fail-fast, in input order). */
-const successes = (outcome: internal.ChunkOutcome): ReadonlyArray<unknown> | Exit.Failure<unknown, unknown> => {
-  if (outcome._tag === "Values") return outcome.values
-  const values: Array<unknown> = []
-  for (const exit of outcome.exits) {
-    if (Exit.isFailure(exit)) return exit
-    values.push(exit.value)
-  }
-  return values
-}
-
-/**
- * The chunks' results, one after the other. `Array.prototype.concat` copies whole arrays of
- * numbers as they are, 2-3× faster than a loop (and `flat` is slower still). It takes the
- * chunks as arguments, which cannot be many: past 1024 chunks (tiny ones, `chunkSize: 1`,
- * say), a loop.
- */
-const concat = <A>(parts: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
-  if (parts.length <= 1024) return ([] as Array<A>).concat(...parts)
-  let length = 0
-  for (const part of parts) length += part.length
-  const all = new Array<A>(length)
-  let next = 0
-  for (const part of parts) for (let i = 0; i < part.length; i++) all[next++] = part[i]!
-  return all
 }
 
 /**
@@ -325,22 +227,7 @@ export const mapExits: {
     items: Iterable<Args>,
     options?: MapOptions
   ): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError>
-} = dual(isPoolFirst, <Args, A, E>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  items: Iterable<Args>,
-  options?: MapOptions
-): Effect.Effect<Array<Exit.Exit<A, E | ProcessPoolError>>, ProcessPoolError> =>
-  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
-    const results: Array<ReadonlyArray<Exit.Exit<unknown, unknown>>> = []
-    return runChunks(self, target, chunks, options, (outcome, i) =>
-      Effect.sync(() => {
-        results[i] = internal.exitsOf(outcome)
-      })).pipe(
-        Effect.orDie,
-        Effect.map(() => concat(results) as Array<Exit.Exit<A, E | ProcessPoolError>>)
-      )
-  }))
+} = internal.mapExits
 
 /**
  * The type of {@link map} and {@link mapUnordered}: pool first, or pool last (in a pipe).
@@ -388,21 +275,7 @@ export interface MapFunction {
  * @since 0.1.0
  * @category running
  */
-export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  items: Iterable<Args>,
-  options?: MapOptions
-): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
-    const results: Array<ReadonlyArray<unknown>> = []
-    return runChunks(self, target, chunks, options, (outcome, i) => {
-      const values = successes(outcome)
-      if (!Array.isArray(values)) return values as Exit.Failure<unknown, unknown>
-      results[i] = values
-      return Effect.void
-    }).pipe(Effect.map(() => concat(results))) as Effect.Effect<Array<A>, E | ProcessPoolError>
-  }))
+export const map: MapFunction = internal.map
 
 /**
  * Like {@link map}, with the results in the order they complete (chunk by chunk).
@@ -412,21 +285,7 @@ export const map: MapFunction = dual(isPoolFirst, <Args, A, E>(
  * @since 0.1.0
  * @category running
  */
-export const mapUnordered: MapFunction = dual(isPoolFirst, <Args, A, E>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  items: Iterable<Args>,
-  options?: MapOptions
-): Effect.Effect<Array<A>, E | ProcessPoolError> =>
-  Effect.flatMap(calls.chunksOf(self, items, options?.chunkSize), (chunks) => {
-    const results: Array<ReadonlyArray<unknown>> = []
-    return runChunks(self, target, chunks, options, (outcome) => {
-      const values = successes(outcome)
-      if (!Array.isArray(values)) return values as Exit.Failure<unknown, unknown>
-      results.push(values)
-      return Effect.void
-    }).pipe(Effect.map(() => concat(results))) as Effect.Effect<Array<A>, E | ProcessPoolError>
-  }))
+export const mapUnordered: MapFunction = internal.mapUnordered
 
 /**
  * {@link map} for a target whose arguments are a tuple: each item is one tuple.
@@ -483,20 +342,7 @@ export const stream: {
     input: Stream.Stream<Args, E2, R>,
     options?: StreamOptions
   ): Stream.Stream<A, E | E2 | ProcessPoolError, R>
-} = dual(isPoolFirst, <Args, A, E, E2, R>(
-  self: ProcessPool,
-  target: Target.Target<Args, A, E>,
-  input: Stream.Stream<Args, E2, R>,
-  options?: StreamOptions
-): Stream.Stream<A, E | E2 | ProcessPoolError, R> => {
-  const concurrency = options?.concurrency ?? self.size * 4
-  const invalid = internal.invalidOption("concurrency", concurrency)
-  if (invalid !== undefined) return Stream.fail(invalid)
-  return Stream.mapEffect(input, (args) => run(self, target, args, options), {
-    concurrency,
-    unordered: options?.ordered !== true
-  })
-})
+} = internal.stream
 
 /**
  * Options of {@link stream}: a task's, plus how many tasks may be in flight (default: four

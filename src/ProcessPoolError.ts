@@ -10,9 +10,14 @@ import { DecodeError, EncodeError, SpawnError, UncaughtError } from "./ProcessEr
 
 const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
 
+/** `: name: message` of the error a worker died of, if it died of one. */
+const diedOf = (cause: UncaughtError | undefined) => cause === undefined ? "" : `: ${cause.name}: ${cause.message}`
+
 /**
  * The worker running the task died: it exited, crashed, ran out of memory, or was killed
- * from outside. `exitCode` follows Python (`-9` after SIGKILL).
+ * from outside. `exitCode` follows Python (`-9` after SIGKILL). `cause`: the error it died
+ * of (an exception nothing caught, thrown by the task outside any Effect, say), with its
+ * name, message and stack in the worker, when it died of one.
  *
  * **Python** `Pool` waits forever for such a task.
  *
@@ -21,10 +26,11 @@ const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
  */
 export class WorkerCrashedError extends Schema.TaggedError<WorkerCrashedError>()("WorkerCrashedError", {
   worker: Schema.String,
-  exitCode: Schema.Int
+  exitCode: Schema.Int,
+  cause: Schema.optional(UncaughtError)
 }) {
   override get message(): string {
-    return `worker ${this.worker} died (exit code ${this.exitCode}) while running the task`
+    return `worker ${this.worker} died (exit code ${this.exitCode}) while running the task${diedOf(this.cause)}`
   }
 }
 
@@ -55,17 +61,19 @@ export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("Pool
 
 /**
  * Every new worker died before it was ready, `failures` times in a row: the pool stopped
- * respawning and failed, rather than spin.
+ * respawning and failed, rather than spin. `cause`: what the last one died of, when it
+ * died of an error (its initializer's failure, say).
  *
  * @since 0.1.0
  * @category reasons
  */
 export class CrashLoopError extends Schema.TaggedError<CrashLoopError>()("CrashLoopError", {
   failures: Schema.Int,
-  exitCode: Schema.Int
+  exitCode: Schema.Int,
+  cause: Schema.optional(UncaughtError)
 }) {
   override get message(): string {
-    return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode})`
+    return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode})${diedOf(this.cause)}`
   }
 }
 

@@ -488,9 +488,20 @@ describe("ProcessPool", () => {
       const exited = yield* crash("exit")
       assert.strictEqual(exited._tag, "WorkerCrashedError")
       assert.strictEqual(exited.exitCode, 3)
+      assert.isUndefined(exited.cause, "it died of no error")
       const uncaught = yield* crash("uncaught")
       assert.strictEqual(uncaught._tag, "WorkerCrashedError")
       assert.strictEqual(uncaught.exitCode, 1)
+      // What it died of, as the worker reported it, with the stack where it was thrown.
+      assert.strictEqual(uncaught.cause?.name, "Error")
+      assert.strictEqual(uncaught.cause?.message, "thrown outside any Effect")
+      assert.include(uncaught.cause?.stack ?? "", "fixtures/pool.ts")
+      assert.include(uncaught.message, "thrown outside any Effect")
+      // It crosses processes as a ProcessPoolError's reason does: through its Schema.
+      const roundTrip = Schema.decodeUnknownSync(ProcessPoolError.WorkerCrashedError)(
+        Schema.encodeUnknownSync(ProcessPoolError.WorkerCrashedError)(uncaught)
+      )
+      assert.deepStrictEqual(roundTrip.cause, uncaught.cause)
       const outOfMemory = yield* crash("oom")
       assert.strictEqual(outOfMemory._tag, "WorkerCrashedError")
       assert.strictEqual(outOfMemory.exitCode, -6, "V8 aborts: SIGABRT")
@@ -622,6 +633,32 @@ describe("ProcessPool", () => {
       const pool = yield* ProcessPool.make({ size: 2, initializer: { target: P.initializeAndDie }, crashLoopLimit: 3 })
       const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 2)))
       assert.strictEqual(reason._tag, "CrashLoopError")
+    }).pipe(Effect.scoped))
+
+  it.live("an initializer that throws: the CrashLoopError carries its error", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1, initializer: { target: P.initializeAndThrow }, crashLoopLimit: 2 })
+      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 2))) as ProcessPoolError.CrashLoopError
+      assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.cause?.name, "RangeError")
+      assert.strictEqual(reason.cause?.message, "the initializer broke")
+      assert.include(reason.cause?.stack ?? "", "fixtures/pool.ts")
+      assert.include(reason.message, "the initializer broke")
+    }).pipe(Effect.scoped))
+
+  it.live("a worker that cannot read its pool's message dies of it: its task fails with WorkerCrashedError, not a hang", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1 })
+      const before = yield* ProcessPool.run(pool, P.whoRuns, undefined)
+      yield* ProcessPool.run(pool, P.garbleNextRun, undefined)
+      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 3).pipe(
+        Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.die(new Error("the task was stranded")) })
+      ))) as ProcessPoolError.WorkerCrashedError
+      assert.strictEqual(reason._tag, "WorkerCrashedError")
+      assert.strictEqual(reason.cause?.name, "DecodeError")
+      assert.include(reason.cause?.message ?? "", "a 'Pool' message that does not fit its Schema")
+      const after = yield* ProcessPool.run(pool, P.whoRuns, undefined)
+      assert.notStrictEqual(after.pid, before.pid, "a new worker runs the next task")
     }).pipe(Effect.scoped))
 
   it.live("closing the scope finishes queued work; interrupting it terminates and fails waiting callers", () =>

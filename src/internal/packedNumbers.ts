@@ -4,8 +4,7 @@
  * part of its message (see channel.ts), instead of a JSON array.
  *
  * Writing a number as JSON text and reading it back is the biggest cost of a `map` over
- * numbers: for a chunk of 12.5k squares (not small integers), `JSON.stringify` takes
- * ~800 µs and `JSON.parse` ~300 µs. Both ends are processes of one machine, so the
+ * numbers (see BENCHMARKS-pool.md). Both ends are processes of one machine, so the
  * platform's byte order is the same on both.
  *
  * The binary form is exact for what JSON carries: finite numbers. `-0` arrives as `0`, as

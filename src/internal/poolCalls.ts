@@ -1,67 +1,129 @@
 /**
  * Calling a pool: a task or a chunk of items becomes a job in the pool's queue (waiting
- * for room if the queue is bounded), and its caller is resumed with the job's outcome. A
- * caller that is interrupted cancels its job (see `cancel` in processPool.ts).
+ * for room if the queue is bounded), and its caller is resumed with the job's outcome,
+ * after retries if it asked for them. A caller that is interrupted cancels its job.
  */
 import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as ProcessPool from "../ProcessPool.ts"
-import { PoolClosedError, type ProcessPoolError, TaskTimeoutError } from "../ProcessPoolError.ts"
 import { EncodeError } from "../ProcessError.ts"
+import { isProcessPoolError, type ProcessPoolError, TaskTimeoutError } from "../ProcessPoolError.ts"
 import type * as Target from "../Target.ts"
 import { errorMessage } from "./errors.ts"
+import { cancel, enqueue } from "./poolScheduler.ts"
 import {
   allFail,
   type ChunkOutcome,
   exitsOf,
   firstExit,
-  invalidOption,
+  isProcessPool,
   type ItemExit,
   type Job,
+  jobQueued,
   poolError,
   type PoolImpl,
+  refusal,
   withExits
 } from "./poolState.ts"
-import { cancel, dispatchSoon } from "./processPool.ts"
 import * as internalTarget from "./target.ts"
 
-/** Room in the queue of pending jobs (backpressure: waits while it is full). */
-const admit = (pool: PoolImpl): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    if (pool.queued < pool.settings.maxQueued || pool.failure !== undefined) return Effect.void
-    const waiter = Deferred.makeUnsafe<void>()
-    pool.roomWaiters.push(waiter)
-    return Effect.andThen(
-      Deferred.await(waiter).pipe(Effect.onInterrupt(() => Effect.sync(() => remove(pool.roomWaiters, waiter)))),
-      admit(pool)
-    )
-  })
-
-const remove = <A>(list: Array<A>, value: A) => {
-  const index = list.indexOf(value)
-  if (index !== -1) list.splice(index, 1)
-}
+/** For the data-last forms: the pool comes first in the data-first one. */
+export const isPoolFirst = (args: IArguments) => isProcessPool(args[0])
 
 const refusedArguments = (cause: Cause.Cause<unknown>): ItemExit =>
   Exit.fail(poolError(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(cause)) })))
 
 /**
- * Runs one chunk (items of one target) and gives its outcome. Items whose arguments do not
- * fit the target's Schema fail with an EncodeError here and are never sent.
+ * Runs one task. With no option that needs more (a timeout, retries, a bounded queue),
+ * this is a single `Effect.callback` resumed with the task's own exit: most of what a task
+ * costs in the parent is Effect's, and any wrapper (a `flatMap`, an `Effect.succeed`)
+ * would add to it. Otherwise, it is a chunk of one item.
+ */
+export const run: {
+  <Args, A, E>(
+    target: Target.Target<Args, A, E>,
+    args: Args,
+    options?: ProcessPool.TaskOptions
+  ): (self: ProcessPool.ProcessPool) => Effect.Effect<A, E | ProcessPoolError>
+  <Args, A, E>(
+    self: ProcessPool.ProcessPool,
+    target: Target.Target<Args, A, E>,
+    args: Args,
+    options?: ProcessPool.TaskOptions
+  ): Effect.Effect<A, E | ProcessPoolError>
+} = dual(isPoolFirst, (
+  self: ProcessPool.ProcessPool,
+  target: Target.Any,
+  item: unknown,
+  options?: ProcessPool.TaskOptions
+): Effect.Effect<unknown, unknown> => {
+  const pool = self as PoolImpl
+  if (options?.timeout !== undefined || options?.retry !== undefined || pool.settings.maxQueued !== Infinity) {
+    return Effect.flatMap(submit(pool, target, [item], options), firstExit)
+  }
+  return Effect.callback<unknown, unknown>((resume) => {
+    const codecs = internalTarget.codecs(target)
+    let arg = item as Schema.Json
+    if (codecs.plainArgs?.(item) !== true) {
+      const encoded = codecs.encodeArgs(item)
+      if (Exit.isFailure(encoded)) return resume(refusedArguments(encoded.cause))
+      arg = encoded.value
+    }
+    return call(pool, target, [arg], (outcome) => resume(firstExit(outcome)))
+  })
+})
+
+/**
+ * Runs one chunk (items of one target) and gives its outcome, after retries if `options`
+ * ask for them. Items whose arguments do not fit the target's Schema fail with an
+ * EncodeError here and are never sent.
  */
 export const submit = (
-  self: ProcessPool.ProcessPool,
+  pool: PoolImpl,
+  target: Target.Any,
+  items: ReadonlyArray<unknown>,
+  options: ProcessPool.TaskOptions | undefined
+): Effect.Effect<ChunkOutcome> => {
+  const once = encodeAndRun(pool, target, items, options?.timeout)
+  const retry = options?.retry
+  if (retry === undefined) return once
+  return once.pipe(
+    Effect.flatMap((outcome) =>
+      outcome._tag === "Exits" && outcome.exits.some(isRetryable) ? Effect.fail(new Retryable(outcome)) : Effect.succeed(outcome)
+    ),
+    Effect.retry({ schedule: retry }),
+    // Out of retries: the last outcome stands.
+    Effect.catch((last) => Effect.succeed(last.outcome))
+  )
+}
+
+/** The outcome of a chunk that failed in a way a retry may help with. */
+class Retryable {
+  readonly outcome: ChunkOutcome
+  constructor(outcome: ChunkOutcome) {
+    this.outcome = outcome
+  }
+}
+
+const isRetryable = (exit: ItemExit): boolean =>
+  Exit.isFailure(exit) && exit.cause.reasons.some((reason) =>
+    reason._tag === "Fail" && isProcessPoolError(reason.error) &&
+    (reason.error.reason._tag === "WorkerCrashedError" || reason.error.reason._tag === "TaskTimeoutError")
+  )
+
+/** A chunk: its arguments encoded (those that do not fit failing on their own), then run as one job. */
+const encodeAndRun = (
+  pool: PoolImpl,
   target: Target.Any,
   items: ReadonlyArray<unknown>,
   timeout: Duration.Input | undefined
 ): Effect.Effect<ChunkOutcome> =>
   Effect.suspend(() => {
-    const pool = self as PoolImpl
     const codecs = internalTarget.codecs(target)
     // Arguments that are their own JSON go as they are.
     if (codecs.allPlainArgs(items)) {
@@ -85,75 +147,14 @@ export const submit = (
     return Effect.map(runJob(pool, target, args, timeout), merge)
   })
 
-/**
- * One task: its value, or its error. Without a timeout or a bound on the queue, this is a
- * single `Effect.callback` resumed with the task's own exit: most of what a task costs in
- * the parent is Effect's, and each wrapper (a `flatMap`, an `Effect.succeed`) adds ~0.7 µs.
- */
-export const runOne = (
-  self: ProcessPool.ProcessPool,
-  target: Target.Any,
-  item: unknown,
-  timeout: Duration.Input | undefined
-): Effect.Effect<unknown, unknown> => {
-  const pool = self as PoolImpl
-  if (timeout !== undefined || pool.settings.maxQueued !== Infinity) {
-    return Effect.flatMap(submit(self, target, [item], timeout), firstExit)
-  }
-  return Effect.callback<unknown, unknown>((resume) => {
-    const codecs = internalTarget.codecs(target)
-    let arg = item as Schema.Json
-    if (codecs.plainArgs?.(item) !== true) {
-      const encoded = codecs.encodeArgs(item)
-      if (Exit.isFailure(encoded)) return resume(refusedArguments(encoded.cause))
-      arg = encoded.value
-    }
-    return enqueue(pool, target, [arg], (outcome) => resume(firstExit(outcome)))
-  })
-}
-
-/**
- * Queues a job and gives `onOutcome` its outcome when it has one (at once if the pool is
- * closed or failed). Returns what cancels it, for the caller's `Effect.callback`.
- */
-const enqueue = (
-  pool: PoolImpl,
-  target: Target.Any,
-  args: ReadonlyArray<Schema.Json>,
-  onOutcome: (outcome: ChunkOutcome) => void
-): Effect.Effect<void> | undefined => {
-  const refused = pool.failure ??
-    (pool.status === "open" ? undefined : poolError(new PoolClosedError({ message: "the pool is closed" })))
-  if (refused !== undefined) {
-    onOutcome(allFail(args.length, refused))
-    return undefined
-  }
-  const job: Job = {
-    id: ++pool.nextJob,
-    target,
-    args,
-    resume: onOutcome,
-    worker: undefined,
-    cancelled: false,
-    dropped: false,
-    killTimer: undefined
-  }
-  pool.pending.push(job)
-  pool.queued++
-  dispatchSoon(pool)
-  // Run when the caller is interrupted while waiting.
-  return Effect.sync(() => cancel(pool, job))
-}
-
+/** A job, waiting for room in the queue first if it is bounded, and for its outcome until `timeout`. */
 const runJob = (
   pool: PoolImpl,
   target: Target.Any,
   args: ReadonlyArray<Schema.Json>,
   timeout: Duration.Input | undefined
 ): Effect.Effect<ChunkOutcome> => {
-  const waiting = Effect.callback<ChunkOutcome>((resume) =>
-    enqueue(pool, target, args, (outcome) => resume(Effect.succeed(outcome)))
-  )
+  const waiting = Effect.callback<ChunkOutcome>((resume) => call(pool, target, args, (outcome) => resume(Effect.succeed(outcome))))
   const timed = timeout === undefined ? waiting : Effect.timeoutOption(waiting, timeout).pipe(
     Effect.map((outcome) =>
       Option.getOrElse(outcome, () => {
@@ -165,21 +166,32 @@ const runJob = (
   return pool.settings.maxQueued === Infinity ? timed : Effect.andThen(admit(pool), timed)
 }
 
+/** Room in the queue of pending jobs (backpressure: waits while it is full). */
+const admit = (pool: PoolImpl): Effect.Effect<void> =>
+  Effect.suspend(() =>
+    pool.queued < pool.settings.maxQueued || pool.status._tag !== "Open"
+      ? Effect.void
+      // Every waiter wakes when room opens; those that find it taken wait again.
+      : Effect.andThen(pool.room.await, admit(pool))
+  )
+
 /**
- * A map's items in chunks: `chunkSize` each, or Python's default, `ceil(n / (4 × size))`.
- * An error thrown by the iterable surfaces as itself (a defect), before any task runs.
+ * Queues a job and gives `onOutcome` its outcome when it has one (at once if the pool
+ * takes no jobs). Returns what cancels it, for the caller's `Effect.callback`.
  */
-export const chunksOf = <X>(
-  self: ProcessPool.ProcessPool,
-  items: Iterable<X>,
-  chunkSize: number | undefined
-): Effect.Effect<Array<Array<X>>, ProcessPoolError> =>
-  Effect.suspend(() => {
-    const all = Array.from(items)
-    const size = chunkSize ?? Math.max(1, Math.ceil(all.length / (4 * self.size)))
-    const invalid = invalidOption("chunkSize", size)
-    if (invalid !== undefined) return Effect.fail(invalid)
-    const chunks: Array<Array<X>> = []
-    for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size))
-    return Effect.succeed(chunks)
-  })
+const call = (
+  pool: PoolImpl,
+  target: Target.Any,
+  args: ReadonlyArray<Schema.Json>,
+  onOutcome: (outcome: ChunkOutcome) => void
+): Effect.Effect<void> | undefined => {
+  const refused = refusal(pool.status)
+  if (refused !== undefined) {
+    onOutcome(allFail(args.length, refused))
+    return undefined
+  }
+  const job: Job = { id: ++pool.nextJob, target, args, resume: onOutcome, state: jobQueued }
+  enqueue(pool, job)
+  // Run when the caller is interrupted while waiting.
+  return Effect.sync(() => cancel(pool, job))
+}

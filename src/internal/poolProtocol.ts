@@ -83,8 +83,9 @@ const encodeWorkerMessageSchema = Schema.encodeUnknownSync(workerCodec) as (mess
 
 // The hot messages (a `Run`, and `Results` whose chunks all succeeded) hold only numbers,
 // strings and values already encoded by the targets' Schemas: they are their own JSON, and
-// a hand check of their shape replaces a Schema walk that cost ~0.5 µs per chunk. Anything
-// else (a `Cancel`, failures to encode as tagged errors) goes through the Schemas.
+// a hand check of their shape replaces a Schema walk, which costs more than a trivial
+// task's own work (see BENCHMARKS-pool.md). Anything else (a `Cancel`, failures to encode
+// as tagged errors) goes through the Schemas.
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 

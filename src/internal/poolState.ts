@@ -1,27 +1,31 @@
 /**
- * A pool's state: its jobs, its workers, their settings, and what a job's caller gets back.
- * The pool's behaviour (workers, dispatch, closing) is in processPool.ts.
+ * A pool's state, as data: its jobs, its workers, its status, and what a job's caller gets
+ * back. Each of the three lives in a tagged union of its states. No I/O here: what moves
+ * them is in poolScheduler.ts (jobs, capacity, cancellation) and poolWorkers.ts (workers).
  */
-import * as Cause from "effect/Cause"
 import type * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Latch from "effect/Latch"
+import * as MutableList from "effect/MutableList"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import type * as ProcessPool from "../ProcessPool.ts"
-import { InvalidOptionsError, ProcessPoolError, type ProcessPoolErrorReason } from "../ProcessPoolError.ts"
+import { PoolClosedError, ProcessPoolError, type ProcessPoolErrorReason } from "../ProcessPoolError.ts"
 import type * as Target from "../Target.ts"
-import { errorMessage } from "./errors.ts"
-import type * as internalProcess from "./process.ts"
-import type * as PoolProtocol from "./poolProtocol.ts"
-import * as internalTarget from "./target.ts"
+import type { Settings } from "./poolSettings.ts"
+import type { MakeWorker, WorkerProcess } from "./poolTransport.ts"
 
 export const TypeId: ProcessPool.TypeId = "~effect-multiprocessing/ProcessPool"
 
 export const isProcessPool = (u: unknown): u is ProcessPool.ProcessPool => Predicate.hasProperty(u, TypeId)
+
+export const poolError = (reason: ProcessPoolErrorReason) => new ProcessPoolError({ reason })
+
+// ---------------------------------------------------------------------------
+// outcomes
 
 export type ItemExit = Exit.Exit<unknown, unknown>
 
@@ -46,58 +50,174 @@ export const allFail = (count: number, error: ProcessPoolError): ChunkOutcome =>
 export const exitsOf = (outcome: ChunkOutcome): ReadonlyArray<ItemExit> =>
   outcome._tag === "Exits" ? outcome.exits : outcome.values.map((value) => Exit.succeed(value))
 
+/** The outcome of a one-item chunk: its exit. */
+export const firstExit = (outcome: ChunkOutcome): ItemExit =>
+  outcome._tag === "Values" ? Exit.succeed(outcome.values[0]) : outcome.exits[0]!
+
+// ---------------------------------------------------------------------------
+// jobs
+
+/** A chunk of items of one target, from its caller's call until its caller has its outcome. */
 export interface Job {
   readonly id: number
   readonly target: Target.Any
   readonly args: ReadonlyArray<Schema.Json>
-  /** Resumes the caller with the chunk's outcome; set to `undefined` once called. */
-  resume: ((outcome: ChunkOutcome) => void) | undefined
-  worker: Worker | undefined
-  /** The caller gave up: the worker was asked to stop it, and its results are dropped. */
-  cancelled: boolean
-  /** Given up while still queued: left in the queue, skipped when its turn comes. */
-  dropped: boolean
-  killTimer: ReturnType<typeof setTimeout> | undefined
+  /** Gives the caller the job's outcome: called once, in `Queued` or `Running` (see `finish`). */
+  readonly resume: (outcome: ChunkOutcome) => void
+  state: JobState
 }
 
-export interface Worker {
-  readonly process: internalProcess.ProcessImpl<void, never>
-  readonly scope: Scope.Closeable
-  readonly inFlight: Map<number, Job>
+/**
+ * - `Queued`: in the pool's `pending` list, waiting for a worker.
+ * - `Dropped`: its caller gave up while it was queued; left in `pending`, skipped when its turn comes.
+ * - `Running`: sent to a worker (which runs it, or holds it until its turn).
+ * - `Cancelling`: its caller gave up while it ran; its worker was asked to stop it, and is
+ *   replaced, then killed, if it does not confirm within the grace period (`timer`).
+ * - `Done`: its caller has its outcome, or gave up and it has stopped.
+ */
+export type JobState = JobState.Queued | JobState.Dropped | JobState.Running | JobState.Cancelling | JobState.Done
+
+export declare namespace JobState {
+  export interface Queued {
+    readonly _tag: "Queued"
+  }
+  export interface Dropped {
+    readonly _tag: "Dropped"
+  }
+  export interface Running {
+    readonly _tag: "Running"
+    readonly worker: Worker
+  }
+  export interface Cancelling {
+    readonly _tag: "Cancelling"
+    readonly worker: Worker
+    timer: Fiber.Fiber<void> | undefined
+  }
+  export interface Done {
+    readonly _tag: "Done"
+  }
+}
+
+export const jobQueued: JobState.Queued = { _tag: "Queued" }
+export const jobDropped: JobState.Dropped = { _tag: "Dropped" }
+export const jobDone: JobState.Done = { _tag: "Done" }
+
+/** Hands a job's outcome to its caller, unless it has it or gave up. */
+export const finish = (job: Job, outcome: ChunkOutcome): void => {
+  const tag = job.state._tag
+  if (tag !== "Queued" && tag !== "Running") return
+  job.state = jobDone
+  job.resume(outcome)
+}
+
+// ---------------------------------------------------------------------------
+// workers
+
+/**
+ * - `Starting`: spawned, not yet initialized: it dying now counts toward a crash loop.
+ * - `Ready`: takes jobs, up to its capacity, unless some of its cancelled jobs have not
+ *   confirmed stopping (`cancelling`): it may be about to be killed.
+ * - `Retiring`: takes no more jobs (it reached `maxTasksPerChild`, is stuck in a cancelled
+ *   job, or sent what the pool cannot read); its replacement has started. It is closed
+ *   once it holds none.
+ * - `Exited`: its process has ended, and it is out of the pool.
+ */
+export type WorkerState = WorkerState.Starting | WorkerState.Ready | WorkerState.Retiring | WorkerState.Exited
+
+export declare namespace WorkerState {
+  export interface Starting {
+    readonly _tag: "Starting"
+  }
+  export interface Ready {
+    readonly _tag: "Ready"
+    cancelling: number
+  }
+  export interface Retiring {
+    readonly _tag: "Retiring"
+  }
+  export interface Exited {
+    readonly _tag: "Exited"
+  }
+}
+
+export const workerStarting: WorkerState.Starting = { _tag: "Starting" }
+export const workerRetiring: WorkerState.Retiring = { _tag: "Retiring" }
+export const workerExited: WorkerState.Exited = { _tag: "Exited" }
+
+export class Worker {
+  readonly process: WorkerProcess
+  /** Its jobs (`Running` or `Cancelling`), by id. */
+  readonly inFlight = new Map<number, Job>()
   /** The numbers this worker knows targets by (told in the first `Run` that uses each). */
-  readonly targets: Map<Target.Any, number>
-  ready: boolean
-  retiring: boolean
-  completed: number
-  /** Cancelled chunks it has not confirmed stopping: it may be about to be killed, so it gets no new work. */
-  stopping: number
+  readonly targets = new Map<Target.Any, number>()
+  /** The state of each of its running jobs: one for all, not one per job. */
+  readonly running: JobState.Running = { _tag: "Running", worker: this }
+  /** Jobs it has finished (for `maxTasksPerChild`). */
+  completed = 0
+  state: WorkerState = workerStarting
+  constructor(process: WorkerProcess) {
+    this.process = process
+  }
 }
 
-export interface Settings {
-  readonly size: number
-  readonly initializer: PoolProtocol.WorkerArgs["initializer"]
-  readonly maxTasksPerChild: number
-  readonly maxQueued: number
-  /** `undefined`: adaptive (see `capacity`). */
-  readonly inFlightPerWorker: number | undefined
-  readonly gracePeriod: Duration.Duration
-  readonly crashLoopLimit: number
-  readonly env: Record<string, string | undefined> | undefined
-  readonly execArgv: ReadonlyArray<string> | undefined
+// ---------------------------------------------------------------------------
+// the pool
+
+/**
+ * - `Open`: takes and runs jobs.
+ * - `Closing`: its scope is closing: it takes no more jobs and finishes those it has;
+ *   `idle` completes once it holds none.
+ * - `Closed`: terminated: nothing runs.
+ * - `Failed`: workers kept dying at start (a crash loop): every job fails with `error`.
+ */
+export type PoolStatus = PoolStatus.Open | PoolStatus.Closing | PoolStatus.Closed | PoolStatus.Failed
+
+export declare namespace PoolStatus {
+  export interface Open {
+    readonly _tag: "Open"
+  }
+  export interface Closing {
+    readonly _tag: "Closing"
+    readonly idle: Deferred.Deferred<void>
+  }
+  export interface Closed {
+    readonly _tag: "Closed"
+  }
+  export interface Failed {
+    readonly _tag: "Failed"
+    readonly error: ProcessPoolError
+  }
 }
+
+export const poolOpen: PoolStatus.Open = { _tag: "Open" }
+export const poolClosed: PoolStatus.Closed = { _tag: "Closed" }
+
+const closedError = poolError(new PoolClosedError({ message: "the pool is closed" }))
+
+/** Why a pool in this status takes no new job, if it takes none. */
+export const refusal = (status: PoolStatus): ProcessPoolError | undefined =>
+  status._tag === "Open" ? undefined : status._tag === "Failed" ? status.error : closedError
+
+/** Whether a pool in this status keeps its workers: replaces those that end. */
+export const keepsWorkers = (status: PoolStatus): boolean => status._tag === "Open" || status._tag === "Closing"
 
 export class PoolImpl implements ProcessPool.ProcessPool {
   readonly [TypeId]: ProcessPool.TypeId = TypeId
   readonly settings: Settings
-  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => unknown
-  /** Jobs waiting for a worker, oldest first; `queued` counts those not dropped. */
-  readonly pending = new Fifo<Job>()
+  /** Runs an effect in a fiber the pool owns (interrupted when the pool's scope closes). */
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  /** Makes its worker processes. */
+  readonly makeWorker: MakeWorker
+  /** Starts a new worker (poolWorkers.ts): how the scheduler replaces one it retires. */
+  readonly startWorker: (pool: PoolImpl) => void
+  /** Jobs waiting for a worker, oldest first (`Queued` or `Dropped`); `queued` counts the `Queued`. */
+  readonly pending = MutableList.make<Job>()
   queued = 0
+  /** Open while there is room in the queue (with `maxQueued`): callers wait on it. */
+  readonly room = Latch.makeUnsafe(true)
   readonly workers = new Set<Worker>()
-  readonly roomWaiters: Array<Deferred.Deferred<void>> = []
-  readonly idleWaiters: Array<Deferred.Deferred<void>> = []
-  status: "open" | "closing" | "closed" = "open"
-  failure: ProcessPoolError | undefined = undefined
+  status: PoolStatus = poolOpen
+  /** Workers that died before they were ready, in a row. */
   crashes = 0
   nextJob = 0
   nextWorker = 0
@@ -106,9 +226,16 @@ export class PoolImpl implements ProcessPool.ProcessPool {
   chunkMs: number | undefined = undefined
   /** A dispatch is due at the end of this tick (see `dispatchSoon`). */
   dispatchDue = false
-  constructor(settings: Settings, fork: <A, E>(effect: Effect.Effect<A, E>) => unknown) {
+  constructor(
+    settings: Settings,
+    fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
+    makeWorker: MakeWorker,
+    startWorker: (pool: PoolImpl) => void
+  ) {
     this.settings = settings
     this.fork = fork
+    this.makeWorker = makeWorker
+    this.startWorker = startWorker
   }
   get size(): number {
     return this.settings.size
@@ -117,81 +244,6 @@ export class PoolImpl implements ProcessPool.ProcessPool {
     return pipeArguments(this, arguments)
   }
   toString(): string {
-    return `<ProcessPool size=${this.settings.size} workers=${this.workers.size} pending=${this.queued} ${this.status}>`
-  }
-}
-
-export const poolError = (reason: ProcessPoolErrorReason) => new ProcessPoolError({ reason })
-
-/** A queue with O(1) push and shift (`Array.prototype.shift` is O(n): 100k queued jobs made dispatch quadratic). */
-export class Fifo<A> {
-  items: Array<A | undefined> = []
-  head = 0
-  push(item: A): void {
-    this.items.push(item)
-  }
-  shift(): A | undefined {
-    if (this.head >= this.items.length) return undefined
-    const item = this.items[this.head]
-    this.items[this.head++] = undefined
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    return item
-  }
-  drain(): Array<A> {
-    const rest = this.items.slice(this.head) as Array<A>
-    this.items = []
-    this.head = 0
-    return rest
-  }
-}
-
-/** The outcome of a one-item chunk: its exit. */
-export const firstExit = (outcome: ChunkOutcome): ItemExit =>
-  outcome._tag === "Values" ? Exit.succeed(outcome.values[0]) : outcome.exits[0]!
-
-// ---------------------------------------------------------------------------
-// settings
-
-/** Why an option is not a positive integer (or Infinity, where allowed), if it is not. */
-const positive = (name: string, value: number, allowInfinity = false) =>
-  (Number.isInteger(value) && value > 0) || (allowInfinity && value === Infinity)
-    ? undefined
-    : `${name} must be a positive integer${allowInfinity ? " (or Infinity)" : ""}, got ${value}`
-
-/** An option of a call (`chunkSize`, `concurrency`) that is not a positive integer: the call fails with this. */
-export const invalidOption = (name: string, value: number): ProcessPoolError | undefined => {
-  const problem = positive(name, value)
-  return problem === undefined ? undefined : poolError(new InvalidOptionsError({ message: problem }))
-}
-
-export const validate = (options: ProcessPool.Options | undefined, cpus: number): Settings | InvalidOptionsError => {
-  const size = options?.size ?? cpus
-  const problem = positive("size", size) ??
-    positive("maxTasksPerChild", options?.maxTasksPerChild ?? Infinity, true) ??
-    positive("maxQueued", options?.maxQueued ?? Infinity, true) ??
-    positive("inFlightPerWorker", options?.inFlightPerWorker ?? 1) ??
-    positive("crashLoopLimit", options?.crashLoopLimit ?? 5)
-  if (problem !== undefined) return new InvalidOptionsError({ message: problem })
-  let initializer: Settings["initializer"] = null
-  if (options?.initializer !== undefined) {
-    const encoded = internalTarget.codecs(options.initializer.target).encodeArgs(options.initializer.args)
-    if (Exit.isFailure(encoded)) {
-      return new InvalidOptionsError({ message: `the initializer's arguments: ${errorMessage(Cause.squash(encoded.cause))}` })
-    }
-    initializer = { module: options.initializer.target.module, target: options.initializer.target.name, args: encoded.value }
-  }
-  return {
-    size,
-    initializer,
-    maxTasksPerChild: options?.maxTasksPerChild ?? Infinity,
-    maxQueued: options?.maxQueued ?? Infinity,
-    inFlightPerWorker: options?.inFlightPerWorker,
-    gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
-    crashLoopLimit: options?.crashLoopLimit ?? 5,
-    env: options?.env,
-    execArgv: options?.execArgv
+    return `<ProcessPool size=${this.settings.size} workers=${this.workers.size} pending=${this.queued} ${this.status._tag.toLowerCase()}>`
   }
 }
