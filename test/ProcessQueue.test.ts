@@ -355,6 +355,36 @@ describe("ProcessQueue", () => {
         assert.deepStrictEqual(yield* Process.run(Q.drain, { args: queue }), range(3000).slice(1000), "the rest, in order")
       }).pipe(Effect.scoped))
 
+    it.live("a child gets an acknowledgements file only once it is handed items, and none is left open after it", () =>
+      Effect.gen(function*() {
+        // The parent's open files that are acknowledgements files (unlinked, so seen only here).
+        const openAckFiles = () =>
+          Fs.readdirSync("/proc/self/fd").filter((fd) => {
+            try {
+              return Fs.readlinkSync(`/proc/self/fd/${fd}`).includes(`effect-multiprocessing-acks-${process.pid}-`)
+            } catch {
+              return false
+            }
+          }).length
+        const before = openAckFiles()
+        const queue = yield* ProcessQueue.make({ item: Schema.Number })
+        const waiting = yield* Process.spawn(Q.lateGet, { args: { queue, ms: 0 } })
+        yield* Process.ready(waiting)
+        yield* until(() => serving(waiting) === 1)
+        assert.strictEqual(openAckFiles(), before, "a child that uses a queue but was handed nothing has none")
+        yield* ProcessQueue.put(queue, 11)
+        assert.strictEqual(yield* Process.result(waiting), 11)
+        for (const i of range(100)) yield* ProcessQueue.put(queue, i)
+        const marker = yield* tempPath("took")
+        const frozen = yield* spawnFrozen(Q.takeThenFreeze, { queue, count: 10, marker })
+        yield* untilFile(marker)
+        assert.strictEqual(openAckFiles(), before + 1, "the child handed items has one")
+        yield* Process.kill(frozen)
+        yield* Process.join(frozen)
+        yield* until(() => openAckFiles() === before)
+        assert.strictEqual(openAckFiles(), before, "closed once the child is gone")
+      }).pipe(Effect.scoped))
+
     it.live("acknowledgements files switched every few entries: still exactly once, under SIGKILL too, and none left behind", () =>
       Effect.gen(function*() {
         const leftovers = () => Fs.readdirSync(Os.tmpdir()).filter((f) => f.startsWith(`effect-multiprocessing-acks-${process.pid}-`))

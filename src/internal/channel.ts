@@ -23,6 +23,7 @@
 import { constants } from "node:buffer"
 import type * as Net from "node:net"
 import * as Effect from "effect/Effect"
+import { endOfTurn } from "./endOfTurn.ts"
 
 /**
  * What a reader accepts: a line or a binary part longer than this is reported as malformed
@@ -94,7 +95,6 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
   let pending: Array<string | Uint8Array> = []
   let pendingBinary = false
   let pendingBytes = 0
-  let scheduled = false
   let congested = false
   let closed = false
 
@@ -126,8 +126,7 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
     return ok
   }
 
-  const flush = (onDone?: () => void) => {
-    scheduled = false
+  const flush = (onDone?: () => void): void => {
     if (closed) {
       onDone?.()
       return
@@ -142,6 +141,8 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
     pendingBytes = 0
     if (!ok) congested = true
   }
+
+  const flushSoon = endOfTurn(() => flush())
 
   // Reading. The socket gives Buffers: lines are found by their newline byte, which never
   // occurs inside a UTF-8 sequence. The whole lines of a read up to a part's header are
@@ -351,10 +352,7 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
       pending.push(line)
       pendingBytes += line.length
       if (pendingBytes >= flushThreshold) flush()
-      else if (!scheduled) {
-        scheduled = true
-        queueMicrotask(flush)
-      }
+      else flushSoon()
       return !congested
     },
     awaitDrain: Effect.callback<void>((resume) => {

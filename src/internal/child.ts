@@ -18,16 +18,16 @@ import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
+import * as Messages from "./lifecycleMessages.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
-import * as Protocol from "./protocol.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
 
 /** After a signal, how long the last messages may take to go out before we die by it anyway. */
 const flushTimeout = 2000
 
-const encodeFailed = Schema.encodeSync(Schema.toCodecJson(Protocol.Failed))
-const encodeResult = Schema.encodeSync(Schema.toCodecJson(Protocol.Result))
+const encodeFailed = Schema.encodeSync(Schema.toCodecJson(Messages.Failed))
+const encodeResult = Schema.encodeSync(Schema.toCodecJson(Messages.Result))
 
 export const main = (): void => {
   let running: RunMain.Running | undefined
@@ -54,7 +54,7 @@ export const main = (): void => {
     }
   })
   let started = false
-  connection.register("Start", Connection.decodeWith(Protocol.Start), (start) => {
+  connection.register("Start", Connection.decodeWith(Messages.Start), (start) => {
     if (started) throw new Error("a second Start")
     started = true
     name = start.name
@@ -91,7 +91,7 @@ export const main = (): void => {
   process.on("uncaughtException", onUncaught)
   process.on("unhandledRejection", onUncaught)
 
-  const run = async (start: Protocol.Start) => {
+  const run = async (start: Messages.Start) => {
     Current.becomeChild({
       name: start.name,
       identity: start.identity,
@@ -175,7 +175,7 @@ export const main = (): void => {
     send(ForwardLogger.encodeLog({ _tag: "Log", level: "Info", message: [message], annotations: {}, spans: [] }))
   }
 
-  const program = (target: Target.Any, args: unknown, start: Protocol.Start) => {
+  const program = (target: Target.Any, args: unknown, start: Messages.Start) => {
     lifecycleEnabled = start.lifecycleLogs
     return Effect.gen(function*() {
       lifecycle(`child process calling ${target.name}()`)

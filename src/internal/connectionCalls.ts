@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Schema from "effect/Schema"
 import * as AckFile from "./ackFile.ts"
+import { endOfTurn } from "./endOfTurn.ts"
 import type * as Channel from "./channel.ts"
 import type * as Protocol from "./protocol.ts"
 
@@ -76,10 +77,8 @@ export const make = (sender: Sender): Calls => {
   let closed = false
   let ackBatch: Array<number> = []
   let backBatch: Array<number> = []
-  let settleScheduled = false
 
   const sendSettle = (now: boolean) => {
-    settleScheduled = false
     if (closed || (ackBatch.length === 0 && backBatch.length === 0)) return
     sender.write({ _tag: "Settle", ack: ackBatch, back: backBatch })
     ackBatch = []
@@ -99,10 +98,9 @@ export const make = (sender: Sender): Calls => {
       return sendSettle(true)
     }
     backBatch.push(id)
-    if (settleScheduled) return
-    settleScheduled = true
-    queueMicrotask(() => sendSettle(false))
+    settleSoon()
   }
+  const settleSoon = endOfTurn(() => sendSettle(false))
 
   const flushWriteBehind = () => {
     for (const flush of flushers) flush()

@@ -9,9 +9,9 @@ import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Schema from "effect/Schema"
 import type * as Connection from "./connection.ts"
-import * as Protocol from "./protocol.ts"
+import * as Messages from "./lifecycleMessages.ts"
 
-export const encodeLog = Schema.encodeSync(Schema.toCodecJson(Protocol.Log))
+export const encodeLog = Schema.encodeSync(Schema.toCodecJson(Messages.Log))
 
 /** A value as JSON, or its printed form when it has none (functions, cycles, symbols). */
 export const toJsonSafe = (u: unknown): Schema.Json => {

@@ -16,6 +16,7 @@ import * as MutableList from "effect/MutableList"
 import { EncodeError } from "../ProcessError.ts"
 import type { ProcessPoolError } from "../ProcessPoolError.ts"
 import { errorMessage } from "./errors.ts"
+import { movingAverage } from "./movingAverage.ts"
 import type * as PoolProtocol from "./poolProtocol.ts"
 import { chunkOutcome } from "./poolResults.ts"
 import {
@@ -169,7 +170,7 @@ export const onResults = (pool: PoolImpl, worker: Worker, chunks: ReadonlyArray<
       continue
     }
     worker.completed++
-    pool.chunkMs = pool.chunkMs === undefined ? chunk.ms : pool.chunkMs * 0.8 + chunk.ms * 0.2
+    pool.chunkMs = movingAverage(pool.chunkMs, chunk.ms, 0.2)
     finish(job, chunkOutcome(job, chunk))
   }
   closeIfRetired(pool, worker)

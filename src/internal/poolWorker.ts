@@ -21,7 +21,9 @@ import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import { DecodeError, EncodeError, SpawnError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
+import { endOfTurn } from "./endOfTurn.ts"
 import { errorMessage, uncaught } from "./errors.ts"
+import { movingAverage } from "./movingAverage.ts"
 import {
   decoder,
   effectOf,
@@ -126,11 +128,12 @@ export const runWorker = (
         link.send({ _tag: "Results", chunks: [{ id, ms, items: failedItems(values?.length ?? items?.length ?? 0, failure) }] }, now)
       }
     }
+    const flushSoon = endOfTurn(() => flush())
     /** The chunk being run, until it is answered. */
     let current: number | undefined
     const answer = (result: PoolProtocol.ChunkResult) => {
       if (result.id === current) current = undefined
-      if (outbox.length === 0) queueMicrotask(() => flush())
+      flushSoon()
       outbox.push(result)
     }
     /** How long an item of each target takes here, in ms: a moving average. */
@@ -138,7 +141,7 @@ export const runWorker = (
     const timed = (chunk: PoolProtocol.Chunk, ms: number) => {
       const perItem = ms / Math.max(1, chunk.args.length)
       const average = itemMs.get(chunk.target)
-      itemMs.set(chunk.target, average === undefined ? perItem : average * 0.8 + perItem * 0.2)
+      itemMs.set(chunk.target, movingAverage(average, perItem, 0.2))
       return ms
     }
     /**

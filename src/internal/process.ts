@@ -28,9 +28,9 @@ import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
+import * as Messages from "./lifecycleMessages.ts"
 import * as Lifecycle from "./processLifecycle.ts"
 import * as Spawn from "./processSpawn.ts"
-import * as Protocol from "./protocol.ts"
 import * as internalTarget from "./target.ts"
 
 export const TypeId: Process.TypeId = "~effect-multiprocessing/Process"
@@ -200,7 +200,7 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   yield* Effect.addFinalizer((exit) => release(impl, siblings, exit))
 })
 
-const encodeStart = Schema.encodeSync(Schema.toCodecJson(Protocol.Start))
+const encodeStart = Schema.encodeSync(Schema.toCodecJson(Messages.Start))
 
 // ---------------------------------------------------------------------------
 // signals and waiting

@@ -24,8 +24,8 @@ import {
 } from "../ProcessError.ts"
 import * as Connection from "./connection.ts"
 import { errorMessage, uncaught, withRemoteStack } from "./errors.ts"
+import * as Messages from "./lifecycleMessages.ts"
 import type { ProcessImpl } from "./process.ts"
-import * as Protocol from "./protocol.ts"
 import * as internalTarget from "./target.ts"
 
 /** `SIGTERM` for an exit code of -15. */
@@ -43,11 +43,11 @@ interface Outcome {
 }
 
 /** What the lifecycle reads from a child's connection, in order: its messages, and its protocol errors. */
-export type Incoming = Protocol.Log | Protocol.Result | Protocol.Failed | typeof Protocol.Ready.Type | DecodeError
+export type Incoming = Messages.Log | Messages.Result | Messages.Failed | typeof Messages.Ready.Type | DecodeError
 
 /** Registers the lifecycle's messages on a child's connection: each goes to `inbox`, decoded. */
 export const register = (connection: Connection.Connection, inbox: Queue.Queue<Incoming, Cause.Done>): void => {
-  for (const schema of [Protocol.Ready, Protocol.Log, Protocol.Result, Protocol.Failed] as const) {
+  for (const schema of [Messages.Ready, Messages.Log, Messages.Result, Messages.Failed] as const) {
     connection.register<Incoming>(
       schema.fields._tag.schema.literal,
       Connection.decodeWith(schema),
@@ -113,7 +113,7 @@ export const readChannel = <A, E>(
     Deferred.doneUnsafe(self.outcome, result)
   })
 
-const relog = <A, E>(self: ProcessImpl<A, E>, log: Protocol.Log) =>
+const relog = <A, E>(self: ProcessImpl<A, E>, log: Messages.Log) =>
   Effect.logWithLevel(log.level)(...log.message, ...(log.cause === undefined ? [] : [log.cause])).pipe(
     // A grandchild's own name, forwarded through its parent, wins over ours.
     Effect.annotateLogs({ processName: self.name, pid: self.pid, ...log.annotations }),

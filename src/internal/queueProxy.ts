@@ -4,12 +4,16 @@
  * batches; every call goes through the queue's operation table.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type * as Schema from "effect/Schema"
 import { QueueClosedError, type TaskDoneError } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
+import { movingAverage } from "./movingAverage.ts"
 import { type Backend, itemCodec, type PutError, QueueImpl, type TakeError } from "./queueHandle.ts"
 import { gone, operations, waitToWire } from "./queueOperations.ts"
 import type * as Store from "./queueStore.ts"
@@ -111,10 +115,13 @@ export const make = <A>(
   // and goes back if this process ends first.
   let buffer: Array<{ readonly item: unknown; readonly delivery: Connection.Delivery }> = []
   let head = 0
+  /** The clock of the consumer's fiber (set at each fetch): the idle check runs on it. */
+  let clock: Clock.Clock | undefined
+  let context = Context.empty()
   let lastTakeAt = 0
   const takeBuffered = Effect.suspend(() => {
     const next = buffer[head++]!
-    lastTakeAt = performance.now()
+    lastTakeAt = clock!.currentTimeMillisUnsafe()
     next.delivery.ack()
     return codec.decode(next.item)
   })
@@ -122,16 +129,16 @@ export const make = <A>(
   // asking (a pool worker between tasks, a consumer that decoded the queue for one task) while
   // another consumer waits for them. "A while": `idleFloorMs`, or 4 times this consumer's
   // usual time per item if that is longer.
-  let idleCheck: ReturnType<typeof setTimeout> | undefined
+  let idleCheck: Fiber.Fiber<void> | undefined
+  const checkIdleIn = (ms: number) => {
+    idleCheck = Effect.runForkWith(context)(Effect.andThen(Effect.sleep(ms), Effect.sync(giveBackIfIdle)))
+  }
   const giveBackIfIdle = () => {
     idleCheck = undefined
     if (head >= buffer.length) return
     const limit = Math.max(idleFloorMs, 4 * (perItemMs ?? 0))
-    const idleFor = performance.now() - lastTakeAt
-    if (idleFor < limit) {
-      idleCheck = setTimeout(giveBackIfIdle, limit - idleFor).unref()
-      return
-    }
+    const idleFor = clock!.currentTimeMillisUnsafe() - lastTakeAt
+    if (idleFor < limit) return checkIdleIn(limit - idleFor)
     for (let i = head; i < buffer.length; i++) buffer[i]!.delivery.back()
     buffer = []
     head = 0
@@ -144,16 +151,17 @@ export const make = <A>(
   let roundTripMs: number | undefined
   let perItemMs: number | undefined
   let arrivedAt = 0
-  const average = (previous: number | undefined, sample: number) =>
-    previous === undefined ? sample : previous * 0.7 + sample * 0.3
+  const average = (previous: number | undefined, sample: number) => movingAverage(previous, sample, 0.3)
   const batchSize = (): number => {
     if (options.prefetch !== undefined) return options.prefetch
     if (roundTripMs === undefined || perItemMs === undefined) return 1
     return Math.max(1, Math.min(maxBatch, Math.floor((roundTripsAhead * roundTripMs) / Math.max(perItemMs, 0.0001))))
   }
   const prefetching = (wait: Store.Wait): Effect.Effect<A, TakeError> =>
-    Effect.suspend(() => {
+    Effect.withFiber((fiber) => {
       if (head < buffer.length) return takeBuffered
+      context = fiber.context
+      clock = fiber.getRef(Clock.Clock)
       const asked = performance.now()
       if (buffer.length > 0) perItemMs = average(perItemMs, (asked - arrivedAt) / buffer.length)
       buffer = []
@@ -166,8 +174,8 @@ export const make = <A>(
         // A call that waited for an item says nothing of the round trip: count at most `waitCapMs`.
         roundTripMs = average(roundTripMs, Math.min(arrivedAt - asked, waitCapMs))
         answer.value.forEach((item, i) => buffer.push({ item, delivery: deliveries[i]! }))
-        lastTakeAt = arrivedAt
-        if (buffer.length > 1 && idleCheck === undefined) idleCheck = setTimeout(giveBackIfIdle, idleFloorMs).unref()
+        lastTakeAt = clock!.currentTimeMillisUnsafe()
+        if (buffer.length > 1 && idleCheck === undefined) checkIdleIn(idleFloorMs)
       }
       return Effect.flatMap(
         remote.call("takeMany", { max: batchSize(), wait: waitToWire(wait) }, { accept: fill, acksToFile }),
