@@ -315,6 +315,18 @@ describe("Process", () => {
   })
 
   describe("children that never get ready", () => {
+    it.live("a child that cannot be spawned (no such working directory): start fails with a SpawnError; result gives it, join is a defect, nothing hangs", () =>
+      Effect.gen(function*() {
+        const p = yield* Process.make(T.succeed, { args: 2, cwd: "/no/such/directory" })
+        const started = reasonOf(yield* Effect.exit(Process.start(p)))
+        assert.strictEqual(started._tag, "SpawnError")
+        assert.strictEqual(reasonOf(yield* Effect.exit(Process.result(p)))._tag, "SpawnError")
+        const joined = yield* Effect.exit(Process.join(p))
+        assert.isTrue(Exit.isFailure(joined) && Cause.hasDies(joined.cause), "joining a process that never started is a defect, as in Python")
+        assert.isFalse(yield* Process.isAlive(p))
+        assert.include(String(p), "stopped")
+      }).pipe(Effect.scoped))
+
     it.live("a child that dies while loading is a SpawnError, with no hang", () =>
       Effect.gen(function*() {
         const p = yield* Process.spawn(ExitsOnImport.never, { env: { EMP_CHILD_EXITS: "1" } })

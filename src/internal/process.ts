@@ -222,9 +222,14 @@ const whenStarted = <A, E, X, Y>(
  * returns after the child's last logs were emitted here, never before.
  */
 const awaitExit = <A, E>(self: ProcessImpl<A, E>): Effect.Effect<number> =>
-  Effect.andThen(
-    whenStarted(self, "join", (p) => p.exited),
-    (code) => Effect.as(Effect.exit(Deferred.await(self.outcome)), code)
+  Effect.suspend(() =>
+    // Its start failed: it has no exit to wait for (Python: "can only join a started process").
+    self.state._tag === "NotSpawned"
+      ? Effect.die(new Error(`can only join a started process, and this one failed to start: ${self}`))
+      : Effect.andThen(
+        whenStarted(self, "join", (p) => p.exited),
+        (code) => Effect.as(Effect.exit(Deferred.await(self.outcome)), code)
+      )
   )
 
 /** SIGTERM now, SIGKILL (to the process group) if the child still runs after the grace period. */
