@@ -278,6 +278,14 @@ describe("Connection", () => {
         assert.isBelow(process.memoryUsage().arrayBuffers - before, 64 * 1024 * 1024)
       }).pipe(Effect.scoped))
 
+    it.live("a layer cannot register one of the connection's own tags", () =>
+      Effect.gen(function*() {
+        const { connection } = yield* connected()
+        for (const tag of ["Call", "Cancel", "Reply", "Settle", "AckFile"]) {
+          assert.throws(() => connection.register(tag, (message) => Result.succeed(message), () => {}), /itself/, tag)
+        }
+      }).pipe(Effect.scoped))
+
     it.live("a handler's decoder may be hand-written, for hot messages", () =>
       Effect.gen(function*() {
         const { connection, errors, peer } = yield* connected()

@@ -99,6 +99,8 @@ const decodeReply = decodeWith(Protocol.Reply)
 const decodeSettle = decodeWith(Protocol.Settle)
 const decodeAckFile = decodeWith(Protocol.AckFile)
 
+const ownTags: ReadonlySet<string> = new Set(Protocol.Envelope.members.map((member) => member.fields._tag.schema.literal))
+
 /** The start of a message, for a report. */
 const excerpt = (message: unknown): string => {
   let text: string
@@ -190,6 +192,8 @@ export const make = (socket: Net.Socket, options: Options): Connection => {
   return {
     peer: options.peer,
     register: (tag, decode, handle) => {
+      // The connection's own tags never reach a handler: registering one is a bug.
+      if (ownTags.has(tag)) throw new Error(`'${tag}' is a message of the connection itself`)
       handlers.set(tag, { decode, handle } as Handler<unknown>)
     },
     send: (message, binary) => channel.write(message, binary),
