@@ -156,7 +156,8 @@ export const make: <
  *
  * Use it for CPU-bound functions. A `ProcessPool` calls such a target's items one after
  * the other in a plain loop, with no fiber step per item, which makes `ProcessPool.map`
- * over trivial items about 1.5× as fast as with `run: (x) => Effect.sync(() => f(x))`.
+ * over trivial items markedly faster than with `run: (x) => Effect.sync(() => f(x))` (see
+ * bench/README.md).
  * Between slices of a few milliseconds, the loop lets a cancellation in; a single long call
  * is stopped by the pool's grace period, like all synchronous work. `run` must finish its
  * work before it returns: for anything asynchronous (a Promise, a timer, a queue), use

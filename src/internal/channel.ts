@@ -9,7 +9,7 @@
  * A message may carry binary parts (a pool's chunk of numbers): each goes before the
  * message's line as a header line `#<byte length>` followed by that many raw bytes, and
  * the receiver hands them to `onMessage` with the message, in order. Bytes need neither
- * base64 nor JSON text, which for a chunk of 12.5k numbers cost more than the rest of its
+ * base64 nor JSON text, which for a large chunk of numbers cost more than the rest of its
  * trip.
  *
  * Writes made in one synchronous burst (up to the next microtask checkpoint) are joined

@@ -18,6 +18,17 @@ import * as Schema from "effect/Schema"
 export const Payload: Schema.Codec<unknown> = Schema.Any
 
 /**
+ * A batch of payloads (a queue's items, put or taken many at once): checked to be an array
+ * and carried as it is, each element checked by the Schema it belongs to where it is used.
+ * `Schema.Array(Payload)` would copy the array on each decode and encode, and a declaration
+ * without its own JSON form would be walked as JSON.
+ */
+export const Payloads: Schema.Codec<ReadonlyArray<unknown>> = Schema.declare(
+  (u: unknown): u is ReadonlyArray<unknown> => Array.isArray(u),
+  { expected: "an array", toCodecJson: () => undefined }
+)
+
+/**
  * Run `op` on the object `ref` that the other side serves. Answered by one `Reply` with the
  * same `id`, unless cancelled first.
  */

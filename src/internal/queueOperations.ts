@@ -12,7 +12,7 @@ import {
   QueueFullError,
   TaskDoneError
 } from "../ProcessQueueError.ts"
-import { Payload } from "./protocol.ts"
+import { Payload, Payloads } from "./protocol.ts"
 import { noWait } from "./queueHandle.ts"
 import type * as Store from "./queueStore.ts"
 import type * as RemoteObject from "./remoteObject.ts"
@@ -43,7 +43,7 @@ export const operations = {
   },
   /** A child's write-behind batch (unbounded queues only). */
   putMany: {
-    input: Schema.Struct({ items: Schema.Array(Payload) }),
+    input: Schema.Struct({ items: Payloads }),
     success: Schema.Null,
     error: Schema.Union([QueueClosedError, ItemDecodeError])
   },
@@ -51,7 +51,7 @@ export const operations = {
   /** A prefetching consumer: the first item as a take, then whatever else is there now, up to `max`. */
   takeMany: {
     input: Schema.Struct({ max: Schema.Int, wait: Wait }),
-    success: Schema.Array(Payload),
+    success: Payloads,
     error: Schema.Union([Done, QueueEmptyError, QueueClosedError])
   },
   size: { input: Schema.Null, success: Schema.Number, error: QueueClosedError },
