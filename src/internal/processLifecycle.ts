@@ -73,7 +73,7 @@ export const readChannel = <A, E>(
         switch (message._tag) {
           case "DecodeError": {
             protocolError ??= message
-            yield* Effect.logWarning(`malformed message from process ${self.name}: ${message.message}`)
+            yield* Effect.logWarning(`protocol error: ${message.message}`)
             break
           }
           case "Ready": {
