@@ -104,6 +104,9 @@ export const main = (): void => {
       const stack = error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error)
       return fail(new SpawnError({ message: `cannot import ${start.module}: ${errorMessage(error)}` }), stack)
     }
+    // Already ending (a message from the parent that could not be read, or an uncaught error
+    // while the module loaded): the target is not started.
+    if (exiting !== undefined) return
     const target = internalTarget.lookup(start.module, start.target)
     if (target === undefined) {
       const message = `${start.module} defines no target named '${start.target}'`
