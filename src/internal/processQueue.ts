@@ -143,10 +143,13 @@ const Meta = Schema.Struct({ bounded: Schema.Boolean })
 // ---------------------------------------------------------------------------
 // operations
 
-const waitOf = (options: { readonly timeout?: Duration.Input | undefined } | undefined): Store.Wait => ({
-  _tag: "Block",
-  timeout: options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
-})
+/** A wait with no timeout: the same value for every call (a put or get in a loop allocates none). */
+const blockForever: Store.Wait = { _tag: "Block", timeout: undefined }
+
+const waitOf = (options: { readonly timeout?: Duration.Input | undefined } | undefined): Store.Wait =>
+  options?.timeout === undefined
+    ? blockForever
+    : { _tag: "Block", timeout: Duration.toMillis(Duration.fromInputUnsafe(options.timeout)) }
 
 export const put: {
   <A>(item: A, options?: { readonly timeout?: Duration.Input | undefined }): (self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<void, PutError>
