@@ -78,6 +78,8 @@ export const backendOf = <A>(self: ProcessQueue.ProcessQueue<A>): Backend<A> => 
 
 export interface ItemCodec<A> {
   readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError>
+  /** The item's JSON, or why it has none, with no Effect around it: for a producer's tight loop of puts. */
+  readonly encodeNow: (item: A) => Schema.Json | ItemEncodeError
   readonly decode: (json: unknown) => Effect.Effect<A, ItemDecodeError>
   /** Whether every item of a batch fits, in one pass and without an Effect per item. */
   readonly validAll: (items: ReadonlyArray<unknown>) => boolean
@@ -90,14 +92,17 @@ export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCode
   const decodeAll = Schema.decodeUnknownExit(Schema.Array(json))
   // Items that are their own JSON (numbers, plain records...) need no codec at all.
   const plain = PlainJson.check(item.ast)
+  const encodeNow = (value: A): Schema.Json | ItemEncodeError => {
+    if (plain?.(value) === true) return value as Schema.Json
+    const exit = encode(value)
+    return Exit.isSuccess(exit) ? exit.value as Schema.Json : new ItemEncodeError({ message: Cause.pretty(exit.cause) })
+  }
   return {
     validAll: (items) => (plain !== undefined && items.every(plain)) || Exit.isSuccess(decodeAll(items)),
+    encodeNow,
     encode: (value) => {
-      if (plain?.(value) === true) return Effect.succeed(value as Schema.Json)
-      const exit = encode(value)
-      return Exit.isSuccess(exit)
-        ? Effect.succeed(exit.value as Schema.Json)
-        : Effect.fail(new ItemEncodeError({ message: Cause.pretty(exit.cause) }))
+      const json = encodeNow(value)
+      return json instanceof ItemEncodeError ? Effect.fail(json) : Effect.succeed(json)
     },
     decode: (value) => {
       if (plain?.(value) === true) return Effect.succeed(value as A)

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Schema from "effect/Schema"
-import { QueueClosedError, type TaskDoneError } from "../ProcessQueueError.ts"
+import { ItemEncodeError, QueueClosedError, type TaskDoneError } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { movingAverage } from "./movingAverage.ts"
@@ -73,16 +73,17 @@ export const make = <A>(
     Effect.suspend(() => {
       const error = takeRefusal()
       if (error !== undefined) return Effect.fail(error)
-      return Effect.flatMap(codec.encode(value), (json) => {
-        outbox.push(json)
-        if (outbox.length === 1) {
-          addFlusher(flushOutbox)
-          setImmediate(flushOutbox)
-        }
-        if (outbox.length < writeBehindLimit) return Effect.void
-        flushOutbox()
-        return Current.uplink()?.awaitDrain ?? Effect.void
-      })
+      // No Effect per item besides this one: a producer's loop of puts is the hot path.
+      const json = codec.encodeNow(value)
+      if (json instanceof ItemEncodeError) return Effect.fail(json)
+      outbox.push(json)
+      if (outbox.length === 1) {
+        addFlusher(flushOutbox)
+        setImmediate(flushOutbox)
+      }
+      if (outbox.length < writeBehindLimit) return Effect.void
+      flushOutbox()
+      return Current.uplink()?.awaitDrain ?? Effect.void
     })
 
   // A joinable queue's taskDone: this process's own items (taken here, not marked done yet)
