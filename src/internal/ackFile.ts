@@ -28,7 +28,7 @@ import * as Context from "effect/Context"
 const endLine = "end"
 
 /** A reader asks for a new file past this many bytes read, by default. */
-export const defaultLimit = 1024 * 1024
+const defaultLimit = 1024 * 1024
 
 /** The size at which the children spawned in its scope are given a new file (tests lower it, to switch often). */
 export const Limit: Context.Reference<number> = Context.Reference<number>(

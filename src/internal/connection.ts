@@ -117,58 +117,20 @@ export const make = (socket: Net.Socket, options: Options): Connection => {
   const protocolError = (message: string) =>
     options.onProtocolError(new DecodeError({ payload: "message", message: `from ${options.peer}: ${message}` }))
 
-  /** Decodes a message with `decode`, or reports it. */
-  const read = <A>(message: unknown, decode: (u: unknown) => Result.Result<A, string>): A | undefined => {
-    const decoded = decode(message)
-    if (Result.isSuccess(decoded)) return decoded.success
-    protocolError(`a message that does not fit its Schema: ${decoded.failure}: ${excerpt(message)}`)
-    return undefined
-  }
-
   const onMessage = (message: unknown, binary: Channel.Binary) => {
     const tag = Predicate.hasProperty(message, "_tag") && typeof message._tag === "string" ? message._tag : undefined
-    switch (tag) {
-      case undefined:
-        return protocolError(`a message without a tag: ${excerpt(message)}`)
-      case "Call": {
-        const call = read(message, decodeCall)
-        return call === undefined ? undefined : serving.onCall(call)
-      }
-      case "Cancel": {
-        const cancel = read(message, decodeCancel)
-        return cancel === undefined ? undefined : serving.onCancel(cancel.id)
-      }
-      case "Reply": {
-        const decoded = decodeReply(message)
-        if (Result.isSuccess(decoded)) return calls.onReply(decoded.success)
-        // Its caller, if it can be told, fails instead of waiting forever.
-        if (Predicate.hasProperty(message, "id") && Number.isInteger(message.id)) {
-          calls.onUnreadableReply(message.id as number, decoded.failure)
-        }
-        return protocolError(`an unreadable reply: ${decoded.failure}: ${excerpt(message)}`)
-      }
-      case "Settle": {
-        const settle = read(message, decodeSettle)
-        return settle === undefined ? undefined : serving.onSettle(settle)
-      }
-      case "AckFile": {
-        const ackFile = read(message, decodeAckFile)
-        return ackFile === undefined ? undefined : calls.onAckFile(ackFile.path)
-      }
-      default: {
-        const handler = handlers.get(tag)
-        if (handler === undefined) return protocolError(`an unknown message '${tag}': ${excerpt(message)}`)
-        const decoded = handler.decode(message, binary)
-        if (Result.isFailure(decoded)) {
-          return protocolError(`a '${tag}' message that does not fit its Schema: ${decoded.failure}: ${excerpt(message)}`)
-        }
-        try {
-          handler.handle(decoded.success, binary)
-        } catch (error) {
-          // A bug in the handler, not the peer's: reported, not thrown into the socket's reader.
-          protocolError(`a '${tag}' message could not be handled: ${errorMessage(error)}`)
-        }
-      }
+    if (tag === undefined) return protocolError(`a message without a tag: ${excerpt(message)}`)
+    const handler = handlers.get(tag)
+    if (handler === undefined) return protocolError(`an unknown message '${tag}': ${excerpt(message)}`)
+    const decoded = handler.decode(message, binary)
+    if (Result.isFailure(decoded)) {
+      return protocolError(`a '${tag}' message that does not fit its Schema: ${decoded.failure}: ${excerpt(message)}`)
+    }
+    try {
+      handler.handle(decoded.success, binary)
+    } catch (error) {
+      // A bug in the handler, not the peer's: reported, not thrown into the socket's reader.
+      protocolError(`a '${tag}' message could not be handled: ${errorMessage(error)}`)
     }
   }
 
@@ -188,6 +150,23 @@ export const make = (socket: Net.Socket, options: Options): Connection => {
   }
   const calls = Calls.make({ write, flushNow: () => channel.flush() })
   const serving = Serve.make({ objects: options.objects, context: options.context, write, ackFileLimit: options.ackFileLimit })
+
+  // The connection's own messages, in the same table as the layers' (see `register`).
+  const own = <A>(tag: string, decode: (message: unknown) => Result.Result<A, string>, handle: (message: A) => void) =>
+    handlers.set(tag, { decode, handle } as Handler<unknown>)
+  own("Call", decodeCall, serving.onCall)
+  own("Cancel", decodeCancel, (cancel) => serving.onCancel(cancel.id))
+  own("Reply", (message) => {
+    const decoded = decodeReply(message)
+    if (Result.isSuccess(decoded)) return decoded
+    // Its caller, if it can be told, fails instead of waiting forever.
+    if (Predicate.hasProperty(message, "id") && Number.isInteger(message.id)) {
+      calls.onUnreadableReply(message.id as number, decoded.failure)
+    }
+    return Result.fail(`an unreadable reply: ${decoded.failure}`)
+  }, calls.onReply)
+  own("Settle", decodeSettle, serving.onSettle)
+  own("AckFile", decodeAckFile, (ackFile) => calls.onAckFile(ackFile.path))
 
   return {
     peer: options.peer,

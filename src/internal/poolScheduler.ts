@@ -195,7 +195,7 @@ export const failQueued = (pool: PoolImpl, error: ProcessPoolError): void => {
 }
 
 /** Opens or closes the queue's room to callers waiting for it (with `maxQueued`). */
-export const updateRoom = (pool: PoolImpl): void => {
+const updateRoom = (pool: PoolImpl): void => {
   if (pool.settings.maxQueued === Infinity) return
   if (pool.queued < pool.settings.maxQueued || pool.status._tag !== "Open") pool.room.openUnsafe()
   else pool.room.closeUnsafe()

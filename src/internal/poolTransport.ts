@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
-import { type ProcessError, UncaughtError } from "../ProcessError.ts"
+import { type DecodeError, type ProcessError, UncaughtError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import type * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
@@ -44,8 +44,8 @@ export interface WorkerExit {
 /** Where a worker's messages go; called as they are read. */
 export interface WorkerHandlers {
   readonly onMessage: (message: PoolProtocol.WorkerMessage) => void
-  /** A message that could not be read (not JSON, not a worker's message), or that `onMessage` threw on. */
-  readonly onUnreadable: (reason: string) => void
+  /** A message that could not be read (not JSON, not a worker's message), or that `onMessage` threw on: the connection's error, which names the worker. */
+  readonly onUnreadable: (error: DecodeError) => void
 }
 
 /** A worker process, as the pool uses it. */
@@ -104,7 +104,7 @@ export const makeWorker = (target: Target.Any): MakeWorker => (options, handlers
   // read (not JSON, an unknown tag, a misfit) is unreadable too.
   const extension: internalProcess.Extension = {
     connect: (connection) => connection.register(tag, decodeWorkerMessage, handlers.onMessage),
-    onProtocolError: (error) => handlers.onUnreadable(error.message)
+    onProtocolError: handlers.onUnreadable
   }
   return {
     name: process.name,

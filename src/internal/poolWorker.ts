@@ -9,7 +9,8 @@
  * work, not per chunk; a task alone runs in that fiber with nothing around it, a
  * `Target.sync` one with no Effect at all; answers wait for the end of a burst to share a
  * write. Its states are mutated in place (one `Running` per worker) so that a burst costs
- * no allocation beyond its fiber.
+ * no allocation beyond its fiber. One file, just past the usual size: the loop's closures
+ * share its state (backlog, runner, outbox), and split apart they would pass it around.
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"

@@ -7,7 +7,7 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { DecodeError } from "../ProcessError.ts"
+import type { DecodeError } from "../ProcessError.ts"
 import { CrashLoopError, type ProcessPoolError, WorkerCrashedError } from "../ProcessPoolError.ts"
 import type * as PoolProtocol from "./poolProtocol.ts"
 import { checkIdle, dispatch, failInFlight, failQueued, onResults, retire } from "./poolScheduler.ts"
@@ -26,7 +26,7 @@ export const spawn = (pool: PoolImpl): Effect.Effect<void> =>
       gracePeriod: settings.gracePeriod
     }, {
       onMessage: (message) => onMessage(pool, worker, message),
-      onUnreadable: (reason) => replaceUnreadable(pool, worker, reason)
+      onUnreadable: (error) => replaceUnreadable(pool, worker, error)
     })
     const worker = new Worker(process)
     pool.workers.add(worker)
@@ -76,9 +76,9 @@ const onExit = (pool: PoolImpl, worker: Worker, exit: WorkerExit): void => {
  * channel): the results it held may be lost, so its jobs fail now with a `DecodeError`,
  * and it is replaced, not trusted with more.
  */
-const replaceUnreadable = (pool: PoolImpl, worker: Worker, reason: string): void => {
+const replaceUnreadable = (pool: PoolImpl, worker: Worker, error: DecodeError): void => {
   if (!pool.workers.has(worker)) return
-  failInFlight(worker, poolError(new DecodeError({ payload: "message", message: `from ${worker.process.name}: ${reason}` })))
+  failInFlight(worker, poolError(error))
   if (worker.state._tag !== "Retiring") retire(pool, worker)
   pool.fork(worker.process.close)
   dispatch(pool)
