@@ -24,6 +24,13 @@ import type { EventClosedError } from "./ProcessEventError.ts"
 export type TypeId = "~effect-multiprocessing/ProcessEvent"
 
 /**
+ * An event flag. `String(event)` says whether it is set: `<ProcessEvent owned set>`,
+ * `<ProcessEvent owned unset>` or `<ProcessEvent owned closed>` in its owner; a proxy
+ * says what it last saw of the flag (`<ProcessEvent proxy set when last seen>`), since
+ * reading the owner's flag takes a round trip (`isSet`).
+ *
+ * **Python** `repr(event)`: `<Event at 0x… set>` / `unset`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -111,11 +118,13 @@ export const clear: (self: ProcessEvent) => Effect.Effect<void, EventClosedError
 export const isSet: (self: ProcessEvent) => Effect.Effect<boolean, EventClosedError> = internal.isSet
 
 /**
- * Waits until the flag is set and returns `true`. With a `timeout`, returns the flag once
- * the time is up: `false` if it is still unset. Interrupting a wait in a child cancels
+ * Waits until the flag is set and returns `true`. With a `timeout`, returns `true` if the
+ * flag was set at any moment while it waited (even if a `clear` followed at once), and
+ * `false` if the time ran out with the flag unset. Interrupting a wait in a child cancels
  * the owner's side of it too.
  *
- * **Python** `Event.wait(timeout)`, which returns the flag.
+ * **Python** `threading.Event.wait(timeout)` / `multiprocessing.Event.wait(timeout)`:
+ * the same semantics.
  *
  * @example
  * ```ts

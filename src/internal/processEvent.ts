@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
-import * as Latch from "effect/Latch"
+import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -23,6 +23,8 @@ interface Backend {
   readonly clear: Effect.Effect<void, EventClosedError>
   readonly isSet: Effect.Effect<boolean, EventClosedError>
   readonly wait: (timeout: number | undefined) => Effect.Effect<boolean, EventClosedError>
+  /** What `String(event)` says of the flag: the owner knows it, a proxy says what it last saw. */
+  readonly describe: () => string
 }
 
 class EventImpl implements ProcessEvent.ProcessEvent {
@@ -38,7 +40,7 @@ class EventImpl implements ProcessEvent.ProcessEvent {
     return pipeArguments(this, arguments)
   }
   toString(): string {
-    return `<ProcessEvent ${this.relay === undefined ? "owned" : "proxy"}>`
+    return `<ProcessEvent ${this.relay === undefined ? "owned" : "proxy"} ${this.backend.describe()}>`
   }
   [NodeInspectSymbol](): string {
     return this.toString()
@@ -52,30 +54,62 @@ const backendOf = (self: ProcessEvent.ProcessEvent): Backend => (self as EventIm
 // ---------------------------------------------------------------------------
 // the owner
 
+/**
+ * The owner's flag. While it is unset, each waiter has a `Deferred` that `set` completes:
+ * a waiter woken by a `set` returns `true` even if a `clear` came before it ran, as
+ * `threading.Event.wait` does (reading the flag after waking would lose that wake-up).
+ */
+export type State =
+  | { readonly _tag: "Unset"; readonly waiters: Set<Deferred.Deferred<void, EventClosedError>> }
+  | { readonly _tag: "Set" }
+  | { readonly _tag: "Closed" }
+
 export const make: Effect.Effect<ProcessEvent.ProcessEvent, never, Scope.Scope> = Effect.gen(function*() {
-  const latch = Latch.makeUnsafe(false)
-  const closed = Deferred.makeUnsafe<void>()
+  let state: State = { _tag: "Unset", waiters: new Set() }
   const closedError = new EventClosedError({ message: "the event was closed: the scope that owns it has ended" })
-  const guard = <A>(effect: Effect.Effect<A>): Effect.Effect<A, EventClosedError> =>
-    Effect.suspend(() => Deferred.isDoneUnsafe(closed) ? Effect.fail(closedError) : effect)
+  const guard = <A>(f: () => A): Effect.Effect<A, EventClosedError> =>
+    Effect.suspend(() => state._tag === "Closed" ? Effect.fail(closedError) : Effect.succeed(f()))
+  /** Completes every waiter and leaves the flag `next`. */
+  const settle = (next: State, exit: Exit.Exit<void, EventClosedError>) => {
+    const waiters = state._tag === "Unset" ? state.waiters : undefined
+    state = next
+    if (waiters !== undefined) for (const waiter of waiters) Deferred.doneUnsafe(waiter, exit)
+  }
+  const waitUnset = (waiters: Set<Deferred.Deferred<void, EventClosedError>>, timeout: number | undefined) => {
+    const woken = Deferred.makeUnsafe<void, EventClosedError>()
+    waiters.add(woken)
+    const awaited = Deferred.await(woken)
+    return (timeout === undefined
+      ? Effect.as(awaited, true)
+      // Timed out: `false`, unless a `set` completed the waiter at that very moment.
+      : Effect.map(Effect.timeoutOption(awaited, timeout), (woke) => Option.isSome(woke) || Deferred.isDoneUnsafe(woken)))
+      .pipe(Effect.ensuring(Effect.sync(() => waiters.delete(woken))))
+  }
   const backend: Backend = {
-    set: guard(Effect.asVoid(latch.open)),
-    clear: guard(Effect.asVoid(latch.close)),
-    isSet: guard(Effect.sync(() => latch.isOpen())),
+    set: guard(() => {
+      if (state._tag === "Unset") settle({ _tag: "Set" }, Exit.void)
+    }),
+    clear: guard(() => {
+      if (state._tag === "Set") state = { _tag: "Unset", waiters: new Set() }
+    }),
+    isSet: guard(() => state._tag === "Set"),
     wait: (timeout) =>
-      Effect.suspend(() =>
-        Deferred.isDoneUnsafe(closed) ? Effect.fail(closedError) : Effect.raceFirst(
-          timeout === undefined
-            ? Effect.as(latch.await, true)
-            : Effect.map(Effect.timeoutOption(latch.await, timeout), () => latch.isOpen()),
-          Effect.andThen(Deferred.await(closed), Effect.fail(closedError))
-        )
-      )
+      Effect.suspend(() => {
+        switch (state._tag) {
+          case "Closed":
+            return Effect.fail(closedError)
+          case "Set":
+            return Effect.succeed(true)
+          case "Unset":
+            return waitUnset(state.waiters, timeout)
+        }
+      }),
+    describe: () => state._tag === "Set" ? "set" : state._tag === "Unset" ? "unset" : "closed"
   }
   const event = new EventImpl(backend, undefined)
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {
-      Deferred.doneUnsafe(closed, Exit.void)
+      settle({ _tag: "Closed" }, Exit.fail(closedError))
       Current.state.objects.unregister(event)
     })
   )
@@ -106,11 +140,15 @@ const gone = () => new EventClosedError({ message: "the event is gone: its owner
 
 const proxy = (ref: string): EventImpl => {
   const remote = RemoteObject.client(operations, ref, gone)
+  /** The flag as this proxy last saw it (its own set/clear, an isSet, a wait that returned). */
+  let seen: boolean | undefined
+  const saw = (flag: boolean) => Effect.sync(() => seen = flag)
   return new EventImpl({
-    set: Effect.asVoid(remote.call("set", null)),
-    clear: Effect.asVoid(remote.call("clear", null)),
-    isSet: remote.call("isSet", null),
-    wait: (timeout) => remote.call("wait", { timeout: timeout ?? null })
+    set: Effect.tap(Effect.asVoid(remote.call("set", null)), () => saw(true)),
+    clear: Effect.tap(Effect.asVoid(remote.call("clear", null)), () => saw(false)),
+    isSet: Effect.tap(remote.call("isSet", null), saw),
+    wait: (timeout) => Effect.tap(remote.call("wait", { timeout: timeout ?? null }), saw),
+    describe: () => seen === undefined ? "not read yet" : `${seen ? "set" : "unset"} when last seen`
   }, remote.relay)
 }
 
