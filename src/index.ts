@@ -1,3 +1,7 @@
+// First, and alone: on an unsupported Node.js, importing the library throws here, before
+// any other module of it is evaluated.
+import "./internal/nodeVersion.ts"
+
 /**
  * @since 0.1.0
  */
