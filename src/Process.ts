@@ -16,6 +16,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Scope from "effect/Scope"
 import type { ProcessError } from "./ProcessError.ts"
 import * as Current from "./internal/current.ts"
+import * as MainGuard from "./internal/mainGuard.ts"
 import * as internal from "./internal/process.ts"
 import * as Spawn from "./internal/processSpawn.ts"
 import * as internalRunMain from "./internal/runMain.ts"
@@ -367,4 +368,10 @@ export const exit = (code: number): Effect.Effect<never> => Effect.die(new Curre
 export const runMain: {
   <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): void
   <A, E, R, LE>(effect: Effect.Effect<A, E, Scope.Scope | R>, options: { readonly layer: Layer.Layer<R, LE> }): void
-} = internalRunMain.runMain
+} = <A, E, R, LE>(
+  effect: Effect.Effect<A, E, Scope.Scope | R>,
+  options?: { readonly layer?: Layer.Layer<R, LE> | undefined }
+): void => {
+  // In a child this is a main program without its guard: not run (see mainGuard.ts).
+  if (MainGuard.refusal() === undefined) internalRunMain.runMain(effect, options)
+}

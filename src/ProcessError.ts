@@ -9,6 +9,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { MissingMainGuardError } from "./internal/missingMainGuardError.ts"
 
 const TypeId = "~effect-multiprocessing/ProcessError" as const
 
@@ -114,6 +115,20 @@ export class ConnectionLostError extends Schema.TaggedError<ConnectionLostError>
 }) {}
 
 /**
+ * A child tried to start a process from outside its target: the module it imported to
+ * find its target runs its main program at the top level, not behind
+ * `if (import.meta.main) { ... }`, so every child would run it again and spawn without
+ * end. The child is ended and nothing is spawned; its message shows the fix.
+ *
+ * **Python** the spawn start method's `RuntimeError: An attempt has been made to start a
+ * new process before the current process has finished its bootstrapping phase`.
+ *
+ * @since 0.2.0
+ * @category reasons
+ */
+export { MissingMainGuardError }
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -125,6 +140,7 @@ export type ProcessErrorReason =
   | EncodeError
   | DecodeError
   | ConnectionLostError
+  | MissingMainGuardError
 
 /**
  * @since 0.1.0
@@ -137,7 +153,8 @@ export const ProcessErrorReason = Schema.Union([
   UncaughtError,
   EncodeError,
   DecodeError,
-  ConnectionLostError
+  ConnectionLostError,
+  MissingMainGuardError
 ])
 
 /**

@@ -84,7 +84,7 @@ export const isTarget: (u: unknown) => u is Any = internal.isTarget
  * @category models
  */
 export interface Options<ArgsS extends Codec<any>, SuccessS extends Codec<any>, ErrorS extends Codec<any>> {
-  /** The module that defines the target: its `import.meta.url` (or path). */
+  /** The module that defines the target: its `import.meta.url` (or its absolute path; a relative path is refused, since it would be resolved against the working directory). */
   readonly module: string | URL
   /** The arguments' Schema; default `Schema.Void` (none). */
   readonly args?: ArgsS | undefined

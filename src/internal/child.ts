@@ -19,9 +19,16 @@ import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Messages from "./lifecycleMessages.ts"
+import * as MainGuard from "./mainGuard.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
+
+/**
+ * `EFFECT_MULTIPROCESSING_CHILD_STDERR=1`: a child that cannot start its target also says
+ * why on its own stderr (by default only the parent's error says it, once).
+ */
+const printStartFailures = process.env["EFFECT_MULTIPROCESSING_CHILD_STDERR"] === "1"
 
 /** After a signal, how long the last messages may take to go out before we die by it anyway. */
 const flushTimeout = 2000
@@ -76,11 +83,18 @@ export const main = (): void => {
     connection.end()
   }
 
-  const fail = (reason: ProcessErrorReason, printed: string) => {
-    process.stderr.write(`Process ${name}:\n${printed}\n`)
+  /** `printed` goes to stderr too: a crash, as Python prints a traceback. */
+  const fail = (reason: ProcessErrorReason, printed: string | undefined) => {
+    if (printed !== undefined) process.stderr.write(`Process ${name}:\n${printed}\n`)
     send(encodeFailed({ _tag: "Failed", reason }))
     exit(1)
   }
+
+  /**
+   * The child could not start its target: the parent's call fails with `reason`, whose
+   * message says it all, so it is not printed here as well unless asked for.
+   */
+  const failToStart = (reason: ProcessErrorReason) => fail(reason, printStartFailures ? reason.message : undefined)
 
   // An error thrown outside any Effect (a raw timer callback, say) still reaches the
   // parent as a typed UncaughtError with its stack, as Python reports a crash in run().
@@ -96,27 +110,30 @@ export const main = (): void => {
       name: start.name,
       identity: start.identity,
       daemon: start.daemon,
-      parent: { name: start.parentName, pid: start.parentPid }
-    }, connection)
+      parent: { name: start.parentName, pid: start.parentPid },
+      module: start.module,
+      target: start.target
+    }, connection, (reason) => {
+      if (exiting === undefined) failToStart(reason)
+    })
     try {
       await import(start.module)
     } catch (error) {
-      const stack = error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error)
-      return fail(new SpawnError({ message: `cannot import ${start.module}: ${errorMessage(error)}` }), stack)
+      // With its stack: where in the module it failed (a syntax error's line, say).
+      const detail = error instanceof Error && error.stack !== undefined ? error.stack : errorMessage(error)
+      return failToStart(new SpawnError({ message: `cannot import ${start.module}: ${detail}` }))
     }
     // Already ending (a message from the parent that could not be read, or an uncaught error
     // while the module loaded): the target is not started.
     if (exiting !== undefined) return
     const target = internalTarget.lookup(start.module, start.target)
     if (target === undefined) {
-      const message = `${start.module} defines no target named '${start.target}'`
-      return fail(new SpawnError({ message }), message)
+      return failToStart(new SpawnError({ message: internalTarget.notFound(start.module, start.target) }))
     }
     const codecs = internalTarget.codecs(target)
     const args = codecs.decodeArgs(start.args)
     if (Exit.isFailure(args)) {
-      const message = errorMessage(Cause.squash(args.cause))
-      return fail(new DecodeError({ payload: "arguments", message }), message)
+      return failToStart(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     }
     const announce = Effect.sync(() => {
       send({ _tag: "Ready" })
@@ -187,7 +204,9 @@ export const main = (): void => {
       Effect.scoped,
       Effect.provideService(Logger.CurrentLoggers, new Set([ForwardLogger.make(connection)])),
       Effect.provideService(References.MinimumLogLevel, start.logLevel),
-      Effect.provideService(LifecycleLogs, start.lifecycleLogs)
+      Effect.provideService(LifecycleLogs, start.lifecycleLogs),
+      // Spawns from here are the target's own: any other spawn in a child is refused.
+      Effect.provideService(MainGuard.RunningTarget, true)
     )
   }
 }

@@ -8,6 +8,7 @@
 import * as Deferred from "effect/Deferred"
 import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
+import type { ProcessErrorReason } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import type * as Connection from "./connection.ts"
 import * as Objects from "./objects.ts"
@@ -25,12 +26,21 @@ export interface ChildIdentity {
   readonly identity: ReadonlyArray<number>
   readonly daemon: boolean
   readonly parent: Info
+  /** The module it imports and the target it runs. */
+  readonly module: string
+  readonly target: string
 }
 
 /** Whether this process is the main one, or a child (and its connection to its parent). */
 export type Role =
   | { readonly _tag: "Main" }
-  | { readonly _tag: "Child"; readonly self: ChildIdentity; readonly uplink: Connection.Connection }
+  | {
+    readonly _tag: "Child"
+    readonly self: ChildIdentity
+    readonly uplink: Connection.Connection
+    /** Ends this child now with `reason`, which its parent's call receives (nothing if it is already ending). */
+    readonly abort: (reason: ProcessErrorReason) => void
+  }
 
 export interface State {
   role: Role
@@ -63,8 +73,12 @@ export const state: State = {
 }
 
 /** Called once by the child bootstrap, when its parent's `Start` came. */
-export const becomeChild = (self: ChildIdentity, uplink: Connection.Connection): void => {
-  state.role = { _tag: "Child", self, uplink }
+export const becomeChild = (
+  self: ChildIdentity,
+  uplink: Connection.Connection,
+  abort: (reason: ProcessErrorReason) => void
+): void => {
+  state.role = { _tag: "Child", self, uplink, abort }
 }
 
 export const info = (): Info => ({

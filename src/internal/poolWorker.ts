@@ -48,7 +48,7 @@ const load = (module: string, name: string): Promise<Loaded> =>
   import(module).then(
     () =>
       internalTarget.lookup(module, name) ??
-        new SpawnError({ message: `${module} defines no target named '${name}'` }),
+        new SpawnError({ message: internalTarget.notFound(module, name) }),
     (error) => new SpawnError({ message: `cannot import ${module}: ${errorMessage(error)}` })
   )
 

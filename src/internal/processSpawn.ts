@@ -21,6 +21,7 @@ import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import type { Extension, ProcessImpl } from "./process.ts"
+import * as MainGuard from "./mainGuard.ts"
 import * as Lifecycle from "./processLifecycle.ts"
 
 /** The child entry point, next to this file: `.ts` from source, `.js` once built. */
@@ -63,6 +64,8 @@ export const spawnChild = <A, E>(
       Deferred.doneUnsafe(self.outcome, Exit.fail(error))
       resume(Effect.fail(error))
     }
+    const refused = MainGuard.refusal()
+    if (refused !== undefined) return notSpawned(self.error(refused))
     let child: ChildProcess.ChildProcess
     try {
       child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {

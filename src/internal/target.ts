@@ -1,11 +1,15 @@
+import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Target from "../Target.ts"
 import * as Current from "./current.ts"
+import * as NotJson from "./notJson.ts"
 import * as PlainJson from "./plainJson.ts"
 
 export const TypeId: Target.TypeId = "~effect-multiprocessing/Target"
@@ -16,8 +20,31 @@ const keyOf = (module: string, name: string) => `${module}#${name}`
 
 export const lookup = (module: string, name: string): Target.Any | undefined => Current.state.targets.get(keyOf(module, name))
 
-const toModuleUrl = (module: string | URL): string =>
-  typeof module !== "string" ? module.href : module.startsWith("file:") ? module : pathToFileURL(module).href
+/**
+ * Why a child found no target `name` in `module`, and what to do: the targets it did find
+ * there say whether the name is misspelt or the target is defined where the child's
+ * import does not run it.
+ */
+export const notFound = (module: string, name: string): string => {
+  const found = [...Current.state.targets.values()].filter((target) => target.module === module).map((target) => `'${target.name}'`)
+  return `${module} defines no target named '${name}' when a child imports it ` +
+    `(it defines ${found.length === 0 ? "none" : found.join(", ")}). Define the target with Target.make at the top level ` +
+    `of that module, and export it (not inside a function, or behind \`if (import.meta.main)\`, which a child does not run), ` +
+    `with \`module: import.meta.url\``
+}
+
+const toModuleUrl = (name: string, module: string | URL): string => {
+  if (typeof module !== "string") return module.href
+  if (module.startsWith("file:")) return module
+  if (Path.isAbsolute(module)) return pathToFileURL(module).href
+  // Resolved against the working directory, a relative path would work from one folder and
+  // not from another; against the defining module, we cannot know which module that is.
+  throw new TypeError(
+    `Target.make("${name}"): module "${module}" is a relative path, which would be resolved against the working ` +
+      `directory (${process.cwd()}), not against the module that defines the target. Use \`module: import.meta.url\` ` +
+      `(the module that defines it), or an absolute path or file: URL`
+  )
+}
 
 type Options = Target.Options<Target.Codec<any>, Target.Codec<any>, Target.Codec<any>> & {
   readonly run: (args: any) => any
@@ -27,7 +54,7 @@ export const make = (name: string, options: Options): Target.Any => {
   const target: Target.Any = {
     [TypeId]: TypeId,
     name,
-    module: toModuleUrl(options.module),
+    module: toModuleUrl(name, options.module),
     kind: options.kind === true ? name : "Process",
     args: options.args ?? Schema.Void,
     success: options.success ?? Schema.Void,
@@ -127,6 +154,17 @@ const skipPlain = <A>(
 ): (u: unknown) => Exit.Exit<A, Schema.SchemaError> =>
   plain === undefined ? codec : (u) => plain(u) ? Exit.succeed(u as A) : codec(u)
 
+/** An encoder whose `Expected JSON value` says where, what, and the fix (see notJson.ts). */
+const explained = <I, A>(
+  encode: (u: I) => Exit.Exit<A, Schema.SchemaError>
+): (u: I) => Exit.Exit<A, Schema.SchemaError> =>
+(u) => {
+  const exit = encode(u)
+  if (Exit.isSuccess(exit)) return exit
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) ? Exit.fail(NotJson.explain(error.value, u)) : exit
+}
+
 const codecsCache = new WeakMap<Target.Any, Codecs>()
 
 export const codecs = (target: Target.Any): Codecs => {
@@ -138,11 +176,11 @@ export const codecs = (target: Target.Any): Codecs => {
     const plainArgs = PlainJson.check(target.args.ast)
     const plainSuccess = PlainJson.check(target.success.ast)
     cached = {
-      encodeArgs: skipPlain(plainArgs, Schema.encodeUnknownExit(args) as Codecs["encodeArgs"]),
+      encodeArgs: skipPlain(plainArgs, explained(Schema.encodeUnknownExit(args) as Codecs["encodeArgs"])),
       decodeArgs: skipPlain(plainArgs, Schema.decodeUnknownExit(args)),
-      encodeExit: Schema.encodeUnknownExit(exit) as Codecs["encodeExit"],
+      encodeExit: explained(Schema.encodeUnknownExit(exit) as Codecs["encodeExit"]),
       decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"],
-      encodeSuccess: skipPlain(plainSuccess, Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"]),
+      encodeSuccess: skipPlain(plainSuccess, explained(Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"])),
       decodeSuccess: skipPlain(plainSuccess, Schema.decodeUnknownExit(success)),
       plainArgs,
       plainSuccess,
