@@ -2,7 +2,6 @@
  * A new user's first mistakes, and what they are told: a main program without its guard,
  * a target a child cannot find, a value JSON cannot carry, a relative module path.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -14,32 +13,15 @@ import { Process, ProcessError, Target } from "../src/index.ts"
 import * as internalTarget from "../src/internal/target.ts"
 import * as N from "./fixtures/newuser-targets.ts"
 import { tempPath } from "./utils/files.ts"
+import { runProgram } from "./utils/runExample.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-interface Ran {
-  readonly pid: number
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs `node <file>` from the repository root to its end (every holder of its pipes gone). */
-const runProgram = (file: string, env: Record<string, string>) =>
-  Effect.callback<Ran>((resume) => {
-    const child = ChildProcess.spawn(process.execPath, [file], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout += chunk)
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk)
-    child.once("error", (error) => resume(Effect.die(error)))
-    child.once("close", (code) => resume(Effect.succeed({ pid: child.pid!, code, stdout, stderr })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+/** Runs the program without its guard (see the fixture), its processes logged to `log`; stdout and stderr as text. */
+const runNoGuard = (log: string, mode: "runMain" | "late", env?: Record<string, string>) =>
+  runProgram("test/fixtures/newuser-no-guard.ts", { env: { EMP_NO_GUARD_LOG: log, EMP_NO_GUARD_MODE: mode, ...env } }).pipe(
+    Effect.map((ran) => ({ ...ran, stdout: ran.stdout.join("\n"), stderr: ran.stderr.join("\n") }))
+  )
 
 const pidsIn = (log: string) => Fs.readFileSync(log, "utf8").split("\n").filter(Boolean)
 
@@ -61,7 +43,7 @@ describe("a main program without `if (import.meta.main)`", () => {
   it.live("Process.runMain at the top level: the parent fails with MissingMainGuardError, which shows the fix, once; no grandchild starts", () =>
     Effect.gen(function*() {
       const log = yield* tempPath("pids")
-      const ran = yield* runProgram("test/fixtures/newuser-no-guard.ts", { EMP_NO_GUARD_LOG: log, EMP_NO_GUARD_MODE: "runMain" })
+      const ran = yield* runNoGuard(log, "runMain")
       assert.strictEqual(ran.code, 1, ran.stderr)
       // The program, and the one child that imported its module: nothing more.
       assert.strictEqual(pidsIn(log).length, 2, `processes that loaded the module: ${pidsIn(log).join(", ")}`)
@@ -73,7 +55,7 @@ describe("a main program without `if (import.meta.main)`", () => {
   it.live("a spawn after the import, while the child's target runs, is refused too; the parent's call fails with the typed reason", () =>
     Effect.gen(function*() {
       const log = yield* tempPath("pids")
-      const ran = yield* runProgram("test/fixtures/newuser-no-guard.ts", { EMP_NO_GUARD_LOG: log, EMP_NO_GUARD_MODE: "late" })
+      const ran = yield* runNoGuard(log, "late")
       assert.strictEqual(ran.code, 1, ran.stderr)
       assert.strictEqual(pidsIn(log).length, 2, `processes that loaded the module: ${pidsIn(log).join(", ")}`)
       assert.include(ran.stdout.split("\n"), `${ran.pid} failed: ProcessError MissingMainGuardError`, ran.stdout)
@@ -83,11 +65,7 @@ describe("a main program without `if (import.meta.main)`", () => {
   it.live("EFFECT_MULTIPROCESSING_CHILD_STDERR=1 asks the child to print why it could not start, too", () =>
     Effect.gen(function*() {
       const log = yield* tempPath("pids")
-      const ran = yield* runProgram("test/fixtures/newuser-no-guard.ts", {
-        EMP_NO_GUARD_LOG: log,
-        EMP_NO_GUARD_MODE: "runMain",
-        EFFECT_MULTIPROCESSING_CHILD_STDERR: "1"
-      })
+      const ran = yield* runNoGuard(log, "runMain", { EFFECT_MULTIPROCESSING_CHILD_STDERR: "1" })
       assert.strictEqual(ran.code, 1, ran.stderr)
       assert.include(ran.stderr, "Process Process-1:\n")
       assert.strictEqual(occurrences(ran.stderr, "tried to start a process"), 2, ran.stderr)

@@ -24,11 +24,15 @@ const lines = (text: string): ReadonlyArray<string> => text === "" ? [] : text.r
  * Runs an example to its end. It waits for `close`, not `exit`: a child that outlived
  * the example would still hold the pipes, so its late output is caught too.
  */
-export const runExample = (file: string) =>
+export const runExample = (file: string) => runProgram(`examples/${file}`)
+
+/** Runs `node <path>` (relative to the repository root, or absolute) as `runExample` does, with `env` added to ours. */
+export const runProgram = (path: string, options?: { readonly env?: Record<string, string> | undefined }) =>
   Effect.callback<Run>((resume) => {
     const started = performance.now()
-    const child = ChildProcess.spawn(process.execPath, [`examples/${file}`], {
+    const child = ChildProcess.spawn(process.execPath, [path], {
       cwd: root,
+      env: { ...process.env, ...options?.env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
