@@ -18,7 +18,7 @@ import { runProgram } from "./utils/runExample.ts"
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 /** Runs the program without its guard (see the fixture), its processes logged to `log`; stdout and stderr as text. */
-const runNoGuard = (log: string, mode: "runMain" | "late", env?: Record<string, string>) =>
+const runNoGuard = (log: string, mode: "runMain" | "late" | "pool", env?: Record<string, string>) =>
   runProgram("test/fixtures/newuser-no-guard.ts", { env: { EMP_NO_GUARD_LOG: log, EMP_NO_GUARD_MODE: mode, ...env } }).pipe(
     Effect.map((ran) => ({ ...ran, stdout: ran.stdout.join("\n"), stderr: ran.stderr.join("\n") }))
   )
@@ -60,6 +60,19 @@ describe("a main program without `if (import.meta.main)`", () => {
       assert.strictEqual(pidsIn(log).length, 2, `processes that loaded the module: ${pidsIn(log).join(", ")}`)
       assert.include(ran.stdout.split("\n"), `${ran.pid} failed: ProcessError MissingMainGuardError`, ran.stdout)
       assert.strictEqual(ran.stderr, "", "the child says nothing of its own: the parent's error says it")
+    }).pipe(Effect.scoped))
+
+  it.live("a pool whose workers import the module: the task fails with the guard's message, no worker spawns", () =>
+    Effect.gen(function*() {
+      const log = yield* tempPath("pids")
+      const ran = yield* runNoGuard(log, "pool")
+      assert.strictEqual(ran.code, 1, ran.stderr)
+      assert.notInclude(ran.stdout, "doubled")
+      assert.include(ran.stderr, "ProcessPoolError")
+      assert.include(ran.stderr, "without the `if (import.meta.main)` guard")
+      assert.include(ran.stderr, "its target 'double'")
+      // The program and the one worker that imported the module for its task.
+      assert.strictEqual(pidsIn(log).length, 2, `processes that loaded the module: ${pidsIn(log).join(", ")}`)
     }).pipe(Effect.scoped))
 
   it.live("EFFECT_MULTIPROCESSING_CHILD_STDERR=1 asks the child to print why it could not start, too", () =>

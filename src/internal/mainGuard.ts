@@ -29,7 +29,30 @@ export const refusal = (): MissingMainGuardError | undefined => {
   const role = Current.state.role
   if (role._tag !== "Child") return undefined
   if (Fiber.getCurrent()?.getRef(RunningTarget) === true) return undefined
+  if (loading !== undefined) {
+    loading.refused ??= new MissingMainGuardError({ module: loading.module, target: loading.target })
+    return loading.refused
+  }
   const error = new MissingMainGuardError({ module: role.self.module, target: role.self.target })
   role.abort(error)
   return error
+}
+
+/** The module a pool worker is importing for a task, and whether the import was refused a spawn. */
+let loading: { readonly module: string; readonly target: string; refused: MissingMainGuardError | undefined } | undefined
+
+/**
+ * Imports a task's module in a pool worker: a spawn while it loads is refused, and the
+ * refusal is given back, for the task to fail with, instead of ending the worker (which
+ * would fail the task as a crash, without saying why).
+ */
+export const importing = async (module: string, target: string): Promise<MissingMainGuardError | undefined> => {
+  const outer = loading
+  const current = loading = { module, target, refused: undefined }
+  try {
+    await import(module)
+  } finally {
+    loading = outer
+  }
+  return current.refused
 }

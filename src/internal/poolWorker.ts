@@ -37,6 +37,7 @@ import {
   runItems,
   runSyncRange
 } from "./poolItems.ts"
+import * as MainGuard from "./mainGuard.ts"
 import * as PoolProtocol from "./poolProtocol.ts"
 import { type PoolLink, poolLink } from "./poolTransport.ts"
 import * as internalTarget from "./target.ts"
@@ -45,9 +46,10 @@ type Loaded = Target.Any | SpawnError
 
 /** Imports a target's module and finds the target in it. */
 const load = (module: string, name: string): Promise<Loaded> =>
-  import(module).then(
-    () =>
-      internalTarget.lookup(module, name) ??
+  MainGuard.importing(module, name).then(
+    (refused) =>
+      (refused === undefined ? undefined : new SpawnError({ message: refused.message })) ??
+        internalTarget.lookup(module, name) ??
         new SpawnError({ message: internalTarget.notFound(module, name) }),
     (error) => new SpawnError({ message: `cannot import ${module}: ${errorMessage(error)}` })
   )
