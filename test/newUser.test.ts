@@ -9,7 +9,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { Process, ProcessError, Target } from "../src/index.ts"
+import * as Schema from "effect/Schema"
+import { Process, ProcessError, ProcessQueue, Target } from "../src/index.ts"
 import * as internalTarget from "../src/internal/target.ts"
 import * as N from "./fixtures/newuser-targets.ts"
 import { tempPath } from "./utils/files.ts"
@@ -129,6 +130,16 @@ describe("errors that say how to fix them", () => {
       assert.include(success.message, "got undefined")
       assert.include(success.message, `["values"]["list"][1]`)
     }))
+
+  it.live("a queue item JSON cannot carry under Schema.Unknown: ItemEncodeError says what and where", () =>
+    Effect.gen(function*() {
+      const queue = yield* ProcessQueue.make({ item: Schema.Unknown })
+      const error = yield* Effect.flip(ProcessQueue.put(queue, { tags: new Set(["a"]) }))
+      assert.strictEqual(error._tag, "ItemEncodeError")
+      assert.include(error.message, "got a Set")
+      assert.include(error.message, `at ["tags"]`)
+      assert.include(error.message, "Schema.ReadonlySet")
+    }).pipe(Effect.scoped))
 
   it("a relative module path is refused where the target is defined, with the fix", () => {
     const thrown = (() => {

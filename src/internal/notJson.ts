@@ -6,6 +6,8 @@
  * it is and which Schema would carry it.
  */
 import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 
@@ -129,4 +131,19 @@ export const explain = (error: Schema.SchemaError, value: unknown): Schema.Schem
     `Schema.Unknown (or Any) carries only JSON (null, booleans, finite numbers, strings, and arrays and plain objects of them); ` +
     `${found.fix}`
   return new Schema.SchemaError(new SchemaIssue.Pointer(full, new SchemaIssue.InvalidValue({ message })))
+}
+
+/** The cause of a failed encoding of `value`, its `Expected JSON value` made precise (see `explain`). */
+export const explainCause = (cause: Cause.Cause<Schema.SchemaError>, value: unknown): Cause.Cause<Schema.SchemaError> => {
+  const error = Cause.findErrorOption(cause)
+  return Option.isSome(error) ? Cause.fail(explain(error.value, value)) : cause
+}
+
+/** An encoder whose `Expected JSON value` says where, what, and the fix. */
+export const explained = <I, A>(
+  encode: (u: I) => Exit.Exit<A, Schema.SchemaError>
+): (u: I) => Exit.Exit<A, Schema.SchemaError> =>
+(u) => {
+  const exit = encode(u)
+  return Exit.isSuccess(exit) ? exit : Exit.failCause(explainCause(exit.cause, u))
 }

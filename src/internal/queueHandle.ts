@@ -19,6 +19,7 @@ import {
   type TaskDoneError
 } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
+import * as NotJson from "./notJson.ts"
 import * as PlainJson from "./plainJson.ts"
 import type * as Store from "./queueStore.ts"
 
@@ -95,7 +96,7 @@ export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCode
   const encodeNow = (value: A): Schema.Json | ItemEncodeError => {
     if (plain?.(value) === true) return value as Schema.Json
     const exit = encode(value)
-    return Exit.isSuccess(exit) ? exit.value as Schema.Json : new ItemEncodeError({ message: Cause.pretty(exit.cause) })
+    return Exit.isSuccess(exit) ? exit.value as Schema.Json : new ItemEncodeError({ message: Cause.pretty(NotJson.explainCause(exit.cause, value)) })
   }
   return {
     validAll: (items) => (plain !== undefined && items.every(plain)) || Exit.isSuccess(decodeAll(items)),

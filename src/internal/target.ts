@@ -1,10 +1,8 @@
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Target from "../Target.ts"
@@ -154,17 +152,6 @@ const skipPlain = <A>(
 ): (u: unknown) => Exit.Exit<A, Schema.SchemaError> =>
   plain === undefined ? codec : (u) => plain(u) ? Exit.succeed(u as A) : codec(u)
 
-/** An encoder whose `Expected JSON value` says where, what, and the fix (see notJson.ts). */
-const explained = <I, A>(
-  encode: (u: I) => Exit.Exit<A, Schema.SchemaError>
-): (u: I) => Exit.Exit<A, Schema.SchemaError> =>
-(u) => {
-  const exit = encode(u)
-  if (Exit.isSuccess(exit)) return exit
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? Exit.fail(NotJson.explain(error.value, u)) : exit
-}
-
 const codecsCache = new WeakMap<Target.Any, Codecs>()
 
 export const codecs = (target: Target.Any): Codecs => {
@@ -176,11 +163,11 @@ export const codecs = (target: Target.Any): Codecs => {
     const plainArgs = PlainJson.check(target.args.ast)
     const plainSuccess = PlainJson.check(target.success.ast)
     cached = {
-      encodeArgs: skipPlain(plainArgs, explained(Schema.encodeUnknownExit(args) as Codecs["encodeArgs"])),
+      encodeArgs: skipPlain(plainArgs, NotJson.explained(Schema.encodeUnknownExit(args) as Codecs["encodeArgs"])),
       decodeArgs: skipPlain(plainArgs, Schema.decodeUnknownExit(args)),
-      encodeExit: explained(Schema.encodeUnknownExit(exit) as Codecs["encodeExit"]),
+      encodeExit: NotJson.explained(Schema.encodeUnknownExit(exit) as Codecs["encodeExit"]),
       decodeExit: Schema.decodeUnknownExit(exit) as Codecs["decodeExit"],
-      encodeSuccess: skipPlain(plainSuccess, explained(Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"])),
+      encodeSuccess: skipPlain(plainSuccess, NotJson.explained(Schema.encodeUnknownExit(success) as Codecs["encodeSuccess"])),
       decodeSuccess: skipPlain(plainSuccess, Schema.decodeUnknownExit(success)),
       plainArgs,
       plainSuccess,
