@@ -342,6 +342,10 @@ export const exit = (code: number): Effect.Effect<never> => Effect.die(new Curre
  * SIGINT or SIGTERM the program is interrupted (children terminated, finalizers run)
  * and the process then dies by that signal; a second signal ends it at once.
  *
+ * Keep the call behind `if (import.meta.main)`: a child imports the module to find its
+ * target, and there `runMain` does not run the program; the child ends with
+ * `MissingMainGuardError`, which the parent's call fails with.
+ *
  * A `layer` is built around the whole run, scope closing included: provide the
  * program's services and loggers there (e.g. `ProcessLogger.layerStderr()`), so that
  * they also see the end of the program.

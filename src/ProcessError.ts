@@ -123,7 +123,7 @@ export class ConnectionLostError extends Schema.TaggedError<ConnectionLostError>
  * **Python** the spawn start method's `RuntimeError: An attempt has been made to start a
  * new process before the current process has finished its bootstrapping phase`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category reasons
  */
 export { MissingMainGuardError }
