@@ -86,6 +86,22 @@ describe("README.md", () => {
     assert.deepStrictEqual([...new Set(files)], files, "two blocks would be the same module")
   })
 
+  it("every command of its sh blocks names a script or file that exists", () => {
+    const markdown = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+    const scripts = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")).scripts as Record<string, string>
+    const commands = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].flatMap((match) =>
+      match[1]!.split("\n").map((line) => line.replace(/#.*$/, "").trim()).filter(Boolean)
+    )
+    assert.isAbove(commands.length, 0)
+    for (const command of commands) {
+      const [tool, verb, arg] = command.split(/\s+/)
+      if (tool === "npm" && verb === "run") assert.property(scripts, arg!, command)
+      else if (tool === "npm" && verb !== "ci") assert.property(scripts, verb!, command)
+      else if (tool === "node") assert.isTrue(Fs.existsSync(Path.join(root, verb!)), command)
+      else assert.strictEqual(command, "npm ci", `a command this test does not know: ${command}`)
+    }
+  })
+
   it("the output matcher takes the lines in order, … for anything", () => {
     assert.isTrue(inOrder(["a …", "c"], ["x", "a 1 2", "b", "c"]))
     assert.isFalse(inOrder(["c", "a …"], ["a 1", "c"]))
