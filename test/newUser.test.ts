@@ -128,7 +128,7 @@ describe("errors that say how to fix them", () => {
       const success = reasonOf(yield* Effect.exit(Process.run(N.returnsUndefined)))
       assert.strictEqual(success._tag, "EncodeError")
       assert.include(success.message, "got undefined")
-      assert.include(success.message, `["values"]["list"][1]`)
+      assert.include(success.message, `at ["values"]["list"][1]`, "the path from the success, not from its Exit")
     }))
 
   it.live("a queue item JSON cannot carry under Schema.Unknown: ItemEncodeError says what and where", () =>

@@ -116,6 +116,17 @@ const at = (value: unknown, path: ReadonlyArray<PropertyKey>): { readonly value:
 }
 
 /**
+ * An Exit's success is encoded at `["value"]`, its typed error at `["cause"][i]["error"]`:
+ * the path is shown from the success or error, which is what the payload names.
+ */
+const withinExit = (value: unknown, path: ReadonlyArray<PropertyKey>): ReadonlyArray<PropertyKey> => {
+  if (!Exit.isExit(value)) return path
+  if (path[0] === "value") return path.slice(1)
+  if (path[0] === "cause" && path[2] === "error") return path.slice(3)
+  return path
+}
+
+/**
  * `error`, from encoding `value`, with its `Expected JSON value` made precise: the full
  * path of what JSON cannot carry, what it is, and the fix. Any other error is returned as
  * it is.
@@ -130,7 +141,7 @@ export const explain = (error: Schema.SchemaError, value: unknown): Schema.Schem
   const message = `Expected JSON value, got ${found.what}: ` +
     `Schema.Unknown (or Any) carries only JSON (null, booleans, finite numbers, strings, and arrays and plain objects of them); ` +
     `${found.fix}`
-  return new Schema.SchemaError(new SchemaIssue.Pointer(full, new SchemaIssue.InvalidValue({ message })))
+  return new Schema.SchemaError(new SchemaIssue.Pointer(withinExit(value, full), new SchemaIssue.InvalidValue({ message })))
 }
 
 /** The cause of a failed encoding of `value`, its `Expected JSON value` made precise (see `explain`). */
