@@ -22,7 +22,8 @@ export const RunningTarget = Context.Reference<boolean>("effect-multiprocessing/
 
 /**
  * The error to fail a spawn (or a `Process.runMain`) with, if this is a child and the
- * caller is not its target; the child is then ended with it, and its parent told.
+ * caller is not its target; the child is then ended with it, and its parent told (a pool
+ * worker importing a task's module fails that task instead: see `importing`).
  * `undefined` when the spawn may go ahead.
  */
 export const refusal = (): MissingMainGuardError | undefined => {

@@ -78,10 +78,6 @@ const search = (value: unknown, path: Array<PropertyKey>, seen: Set<object>): Fo
   return undefined
 }
 
-/** `["a"][1]`, as Effect prints a path. */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((key) => `[${typeof key === "number" ? key : JSON.stringify(String(key))}]`).join("")
-
 const jsonLeaf = "Expected JSON value"
 
 /** The path of the first issue in `issue` that is a leaf saying `Expected JSON value`. */
