@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError, type Target } from "../src/index.ts"
 import * as AckFile from "../src/internal/ackFile.ts"
+import * as H from "./fixtures/queue-held.ts"
 import * as Q from "./fixtures/queues.ts"
 import { tempPath, until, untilFile } from "./utils/files.ts"
 import { serving } from "./utils/serving.ts"
@@ -434,17 +435,19 @@ describe("ProcessQueue", () => {
         assert.instanceOf(error, ProcessQueueError.TaskDoneError)
       }).pipe(Effect.scoped))
 
-    it.live("a child's taskDone never overtakes its put before it: join waits for the item put", () =>
+    it.live("a child's taskDone (or held item's end) never overtakes its put before it: join waits for the item put", () =>
       Effect.gen(function*() {
-        const queue = yield* JoinableQueue.make({ item: Schema.Number })
-        const worker = yield* Process.spawn(Q.countdown, { args: queue })
-        yield* ProcessQueue.put(queue, 20)
-        yield* JoinableQueue.join(queue)
-        // Had a taskDone overtaken the put of the next item, join would have returned early
-        // and the put would come after the end (refused): the countdown would stop short.
-        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
-        yield* ProcessQueue.end(queue)
-        assert.deepStrictEqual(yield* Process.result(worker), range(21).reverse())
+        for (const target of [Q.countdown, H.countdownHeld]) {
+          const queue = yield* JoinableQueue.make({ item: Schema.Number })
+          const worker = yield* Process.spawn(target, { args: queue })
+          yield* ProcessQueue.put(queue, 20)
+          yield* JoinableQueue.join(queue)
+          // Had a taskDone overtaken the put of the next item, join would have returned early
+          // and the put would come after the end (refused): the countdown would stop short.
+          assert.strictEqual(yield* ProcessQueue.size(queue), 0, target.name)
+          yield* ProcessQueue.end(queue)
+          assert.deepStrictEqual(yield* Process.result(worker), range(21).reverse(), target.name)
+        }
       }).pipe(Effect.scoped))
 
     it.live("a child's get that arrives while its scope is closing (joining it) is still served", () =>

@@ -28,6 +28,14 @@ const takeDelivered = (store: Store.Store, wait: Store.Wait = block) => {
   )
 }
 
+/** A held take (JoinableQueue.take): acknowledging the delivery marks the task done. */
+const takeHeld = (store: Store.Store, wait: Store.Wait = block) => {
+  const deliveries: Array<Delivery> = []
+  return Store.take(store, wait, (delivery) => deliveries.push(delivery), true).pipe(
+    Effect.map((item) => ({ item, delivery: deliveries[0]! }))
+  )
+}
+
 /** Takes everything there is now, in order. */
 const drain = (store: Store.Store) =>
   Effect.gen(function*() {
@@ -433,6 +441,38 @@ describe("queueStore", () => {
         yield* Store.taskDone(store)
         yield* finished(yield* fork(Store.join(store)))
         assert.instanceOf(yield* Effect.flip(Store.taskDone(store)), TaskDoneError)
+      }))
+
+    it.effect("a held item's acknowledgement is its taskDone, in the same step: join is released by it", () =>
+      Effect.gen(function*() {
+        const store = filled(2, [1, 2])
+        const joiner = yield* fork(Store.join(store))
+        const first = yield* takeHeld(store)
+        assert.isTrue(Store.isFull(store), "a held item keeps its slot")
+        first.delivery.ack()
+        assert.isFalse(Store.isFull(store))
+        assert.isTrue(isWaiting(joiner), "one task left")
+        const waiting = yield* fork(takeHeld(store))
+        const second = yield* finished(waiting)
+        second.delivery.ack()
+        second.delivery.ack()
+        yield* finished(joiner)
+        assert.instanceOf(yield* Effect.flip(Store.taskDone(store)), TaskDoneError, "each ack marked one task, once")
+      }))
+
+    it.effect("a held item given back goes in front, in order, and its task stays unfinished", () =>
+      Effect.gen(function*() {
+        const store = filled(Infinity, [1, 2, 3])
+        const first = yield* takeHeld(store)
+        const second = yield* takeHeld(store)
+        first.delivery.back()
+        second.delivery.back()
+        const joiner = yield* fork(Store.join(store))
+        assert.deepStrictEqual(yield* drain(store), [1, 2, 3])
+        yield* Store.taskDone(store, 2)
+        assert.isTrue(isWaiting(joiner), "every item is still unfinished until marked done")
+        yield* Store.taskDone(store)
+        yield* finished(joiner)
       }))
   })
 })
