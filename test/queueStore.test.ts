@@ -281,6 +281,36 @@ describe("queueStore", () => {
         assert.strictEqual(Store.size(store), 1)
       }))
 
+    it.effect("a put whose slot frees at the instant its time is up is either in, or failed and not in", () =>
+      Effect.gen(function*() {
+        for (const takerFirst of [true, false]) {
+          const store = filled(1, [1])
+          const freeSlot = Effect.andThen(Effect.sleep(100), Store.take(store, noWait))
+          const taker = takerFirst ? yield* fork(freeSlot) : undefined
+          const putter = yield* fork(Effect.exit(Store.put(store, 2, within(100))))
+          const lateTaker = takerFirst ? undefined : yield* fork(freeSlot)
+          yield* TestClock.adjust(100)
+          assert.strictEqual(yield* finished((taker ?? lateTaker)!), 1)
+          const exit = yield* finished(putter)
+          assert.deepStrictEqual(yield* drain(store), Exit.isSuccess(exit) ? [2] : [], `taker first: ${takerFirst}`)
+        }
+      }))
+
+    it.effect("a take handed an item at the instant its time is up has it, or timed out and left it", () =>
+      Effect.gen(function*() {
+        for (const putterFirst of [true, false]) {
+          const store = Store.make(Infinity)
+          const give = Effect.andThen(Effect.sleep(100), Store.put(store, 7, noWait))
+          const putter = putterFirst ? yield* fork(give) : undefined
+          const taker = yield* fork(Effect.exit(takeDelivered(store, within(100))))
+          const latePutter = putterFirst ? undefined : yield* fork(give)
+          yield* TestClock.adjust(100)
+          yield* finished((putter ?? latePutter)!)
+          const exit = yield* finished(taker)
+          assert.strictEqual(Store.size(store), Exit.isSuccess(exit) ? 0 : 1, `putter first: ${putterFirst}`)
+        }
+      }))
+
     it.effect("a waiting put goes straight to a taker that waits too, full as the queue is", () =>
       Effect.gen(function*() {
         const store = filled(1, [1])
