@@ -158,6 +158,24 @@ describe("queueStore", () => {
       }))
   })
 
+  describe("memory", () => {
+    it.effect("a burst of items is kept in bounded chunks, each freed once its items are taken", () =>
+      Effect.gen(function*() {
+        const store = Store.make(Infinity)
+        const n = 3 * Store.chunkSize + 5
+        for (let i = 0; i < n; i++) yield* Store.put(store, i, noWait)
+        const chunks = () => {
+          const lengths: Array<number> = []
+          for (let chunk = store.items.head; chunk !== undefined; chunk = chunk.next) lengths.push(chunk.array.length)
+          return lengths
+        }
+        assert.deepStrictEqual(chunks(), [Store.chunkSize, Store.chunkSize, Store.chunkSize, 5])
+        for (let i = 0; i < 2 * Store.chunkSize; i++) assert.strictEqual(yield* Store.take(store, noWait), i)
+        assert.deepStrictEqual(chunks(), [Store.chunkSize, 5], "the two chunks taken are gone")
+        assert.strictEqual(Store.size(store), Store.chunkSize + 5)
+      }))
+  })
+
   describe("end", () => {
     it.effect("takers see Done only once nothing is left and nothing is in flight", () =>
       Effect.gen(function*() {

@@ -109,10 +109,7 @@ const serveOwner = <A>(store: Store.Store, codec: ItemCodec<A>, backend: () => B
     take: (wait, deliver) => Store.take(store, waitFromWire(wait), deliver),
     takeHeld: (wait, deliver) => Store.take(store, waitFromWire(wait), deliver, true),
     takeMany: ({ max, wait }, deliver) =>
-      Effect.map(Store.take(store, waitFromWire(wait), deliver), (first) => [
-        first,
-        ...Store.takeAvailableUnsafe(store, max - 1, deliver)
-      ]),
+      Effect.map(Store.take(store, waitFromWire(wait), deliver), (first) => Store.takeAvailableUnsafe(store, max - 1, deliver, [first])),
     size: () => backend().size,
     isFull: () => backend().isFull,
     end: () => Effect.as(backend().end, null),

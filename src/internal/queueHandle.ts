@@ -144,7 +144,7 @@ export const holdInScope = <A, E>(
         const delivery = held
         if (delivery === undefined) return Effect.die(new Error("a held take succeeded without handing over its item"))
         return codec.decode(json).pipe(
-          Effect.tapError(() => Effect.sync(delivery.ack)),
+          Effect.tapError(() => Effect.sync(() => delivery.ack())),
           Effect.tap(() =>
             Effect.addFinalizer((exit) =>
               Effect.sync(() => {

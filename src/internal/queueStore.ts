@@ -107,10 +107,23 @@ const handToTaker = (store: Store, item: Item): boolean => {
   return true
 }
 
+/**
+ * The most items one chunk of `items` takes. A list appends to its last chunk for as long
+ * as it is not taken from: after a burst of puts, one array as large as the burst stayed
+ * until its last item was taken. Bounded chunks are freed one by one as they are taken;
+ * large ones (past V8's large-object size) are made in the old generation, so that a
+ * queue holding many items does not make the young generation grow, which the process
+ * keeps at its peak size long after.
+ */
+export const chunkSize = 32_768
+
 /** A new item: to a waiting taker, else to the back. */
 const accept = (store: Store, item: Item) => {
   store.unfinished++
-  if (!handToTaker(store, item)) MutableList.append(store.items, item)
+  if (handToTaker(store, item)) return
+  const tail = store.items.tail
+  if (tail !== undefined && tail.array.length >= chunkSize) MutableList.appendAllUnsafe(store.items, [item], true)
+  else MutableList.append(store.items, item)
 }
 
 /**
@@ -324,36 +337,62 @@ const giveUp = (store: Store, taker: Taker) => {
  * Takes up to `max` more items that are there now, each in flight and its delivery handed
  * to `onDelivered`, without an Effect per item: the rest of a prefetching child's batch.
  */
-export const takeAvailableUnsafe = (store: Store, max: number, onDelivered: (delivery: Delivery) => void): Array<Item> => {
-  if (store.closed !== undefined) return []
+export const takeAvailableUnsafe = (
+  store: Store,
+  max: number,
+  onDelivered: (delivery: Delivery) => void,
+  /** Where they go (after what it holds already): one array per batch, none in between. */
+  into: Array<Item> = []
+): Array<Item> => {
+  if (store.closed !== undefined) return into
   returnedToFront(store)
-  const items = MutableList.takeN(store.items, max)
-  store.inFlight += items.length
-  for (const item of items) onDelivered(deliveryOf(store, item, false))
-  return items
+  for (let i = 0; i < max; i++) {
+    const item = MutableList.take(store.items)
+    if (item === MutableList.Empty) break
+    store.inFlight++
+    onDelivered(deliveryOf(store, item, false))
+    into.push(item)
+  }
+  return into
 }
 
-/** A delivery of `item`; with `holds`, its acknowledgement also marks its task done. */
-const deliveryOf = (store: Store, item: Item, holds: boolean): Delivery => {
-  let settled = false
-  return {
-    ack: () => {
-      if (settled) return
-      settled = true
-      store.inFlight--
-      if (holds) markDone(store, 1)
-      admitPutters(store)
-      finishIfEnded(store)
-    },
-    back: () => {
-      if (settled) return
-      settled = true
-      store.inFlight--
-      giveBack(store, item)
-      admitPutters(store)
-    }
+/**
+ * A delivery of `item`; with `holds`, its acknowledgement also marks its task done. One
+ * small object per item handed out, with its methods on the class: a consumer that
+ * fetches items in batches keeps many of these alive at once, for a round trip, long
+ * enough for a collection to move them to the old generation, whose pages the process
+ * keeps long after (a closure pair and its scope per item was several times the size).
+ */
+class StoreDelivery implements Delivery {
+  readonly store: Store
+  readonly item: Item
+  readonly holds: boolean
+  settled = false
+  constructor(store: Store, item: Item, holds: boolean) {
+    this.store = store
+    this.item = item
+    this.holds = holds
+  }
+  ack(): void {
+    if (this.settled) return
+    this.settled = true
+    const store = this.store
+    store.inFlight--
+    if (this.holds) markDone(store, 1)
+    admitPutters(store)
+    finishIfEnded(store)
+  }
+  back(): void {
+    if (this.settled) return
+    this.settled = true
+    const store = this.store
+    store.inFlight--
+    giveBack(store, this.item)
+    admitPutters(store)
   }
 }
+
+const deliveryOf = (store: Store, item: Item, holds: boolean): Delivery => new StoreDelivery(store, item, holds)
 
 export const end = (store: Store): Effect.Effect<void, QueueClosedError> =>
   Effect.suspend(() => {
