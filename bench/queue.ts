@@ -392,10 +392,16 @@ export interface MemoryRun {
 
 /** The parent's heap after a full GC, MB (`gc` exposed at run time: only the memory run uses it). */
 const liveHeap = (): number => {
-  V8.setFlagsFromString("--expose-gc")
-  const gc = Vm.runInNewContext("gc") as () => void
+  gc ??= exposeGc()
   gc()
   return mb(process.memoryUsage().heapUsed)
+}
+
+/** Made once: each new context costs the process memory of its own, which a memory run would count. */
+let gc: (() => void) | undefined
+const exposeGc = (): () => void => {
+  V8.setFlagsFromString("--expose-gc")
+  return Vm.runInNewContext("gc") as () => void
 }
 
 /**
@@ -451,3 +457,110 @@ export const memoryRunFresh = (n: number, every: number): Promise<MemoryRun> =>
       }
     )
   })
+
+// ---------------------------------------------------------------------------
+// 6. memory given back after a transfer, parent → child
+
+/** VmRSS and VmHWM (the peak) of this process, MB (Linux), or nulls. */
+const ownRss = (): { readonly rss: number; readonly peak: number | null } => {
+  try {
+    const status = Fs.readFileSync("/proc/self/status", "utf8")
+    const peak = /VmHWM:\s+(\d+) kB/.exec(status)
+    return { rss: mb(process.memoryUsage.rss()), peak: peak === null ? null : Math.round(Number(peak[1]) / 1024) }
+  } catch {
+    return { rss: mb(process.memoryUsage.rss()), peak: null }
+  }
+}
+
+export interface ReleaseRun {
+  readonly n: number
+  /** Parent RSS, MB: with the child started and ready, before any item (after a full GC). */
+  readonly baselineRss: number
+  /** Parent RSS at its peak during the transfer, MB (VmHWM). */
+  readonly peakRss: number | null
+  /** Parent RSS once every item reached the child and the child ended, after a full GC, MB. */
+  readonly afterRss: number
+  /** `afterRss / baselineRss`: 1.2 or less is the goal. */
+  readonly ratio: number
+  readonly liveHeapBefore: number
+  readonly liveHeapAfter: number
+  /** After: V8's heap as committed (MB), and memory outside it (Buffers and the like). */
+  readonly heapTotalAfter: number
+  readonly externalAfter: number
+  readonly ms: number
+}
+
+/**
+ * The parent puts `n` numbers into an unbounded queue, a child takes them all (default
+ * batches); the parent's RSS before and after, in this process: see {@link releaseRunFresh}.
+ */
+export const releaseRun = (n: number): Promise<ReleaseRun> =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const queue = yield* ProcessQueue.make({ item: Schema.Number })
+    const p = yield* Process.spawn(consumeDefault, { args: queue })
+    yield* Process.ready(p)
+    const liveHeapBefore = liveHeap()
+    const baselineRss = ownRss().rss
+    const t0 = nowMs()
+    for (let i = 0; i < n; i++) yield* ProcessQueue.put(queue, i)
+    yield* ProcessQueue.end(queue)
+    const got = yield* Process.result(p)
+    const ms = nowMs() - t0
+    check(got.count === n && got.sum === triangle(n), `release run: ${got.count} of ${n} items, sum ${got.sum}`)
+    const peakRss = ownRss().peak
+    // What a program does after a burst: carries on. V8 gives pages back over a few GCs.
+    for (let i = 0; i < 3; i++) {
+      liveHeap()
+      yield* Effect.sleep("200 millis")
+    }
+    const liveHeapAfter = liveHeap()
+    const afterRss = ownRss().rss
+    return {
+      n,
+      baselineRss,
+      peakRss,
+      afterRss,
+      ratio: Math.round((afterRss / baselineRss) * 100) / 100,
+      liveHeapBefore,
+      liveHeapAfter,
+      heapTotalAfter: mb(process.memoryUsage().heapTotal),
+      externalAfter: mb(process.memoryUsage().external),
+      ms: Math.round(ms)
+    }
+  })))
+
+/** {@link releaseRun} in a fresh parent process: `node bench/queue.ts release <n>`. */
+export const releaseRunFresh = (n: number): Promise<ReleaseRun> =>
+  new Promise((resolve, reject) => {
+    ChildProcess.execFile(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "release", String(n)],
+      { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`release run: ${error.message}\n${stderr}`))
+        resolve(JSON.parse(stdout.trim().split("\n").pop()!))
+      }
+    )
+  })
+
+/**
+ * `node bench/queue.ts release [n]`: one release run in this process, as one JSON line.
+ * `node bench/queue.ts release-check [n] [runs]`: `runs` fresh runs, one JSON line with
+ * each and the worst ratio; exits 1 when that is over 1.2.
+ */
+if (import.meta.main) {
+  const [mode = "release-check", nArg, runsArg] = process.argv.slice(2)
+  const n = Number(nArg ?? 1_000_000)
+  if (mode === "release") {
+    console.log(JSON.stringify(await releaseRun(n)))
+  } else if (mode === "release-check") {
+    const runs: Array<ReleaseRun> = []
+    for (let i = 0; i < Number(runsArg ?? 3); i++) runs.push(await releaseRunFresh(n))
+    const worst = Math.max(...runs.map((r) => r.ratio))
+    console.log(JSON.stringify({ bench: "queue-release", n, limit: 1.2, worstRatio: worst, ok: worst <= 1.2, runs }))
+    process.exitCode = worst <= 1.2 ? 0 : 1
+  } else {
+    console.error(`unknown mode '${mode}': release | release-check`)
+    process.exitCode = 2
+  }
+}

@@ -11,6 +11,8 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { JoinableQueue, Process, ProcessEvent, ProcessQueue, ProcessQueueError, type Target } from "../src/index.ts"
 import * as AckFile from "../src/internal/ackFile.ts"
+import * as H from "./fixtures/queue-held.ts"
+import * as T from "./fixtures/queue-timeouts.ts"
 import * as Q from "./fixtures/queues.ts"
 import { tempPath, until, untilFile } from "./utils/files.ts"
 import { serving } from "./utils/serving.ts"
@@ -47,6 +49,94 @@ const filledQueue = (n: number) =>
  */
 const spawnFrozen = <I, A, E>(target: Target.Target<I, A, E>, args: I) =>
   Process.spawn(target, ...([{ args, daemon: true }] as Process.OptionsFor<I>))
+
+/** Sleeps a random 0 … `ms` milliseconds. */
+const randomSleep = (ms: number) => Effect.suspend(() => Effect.sleep(Math.floor(Math.random() * (ms + 1))))
+
+/** Takes what is there now, in order. */
+const takeAll = <A>(queue: ProcessQueue.ProcessQueue<A>) =>
+  Effect.gen(function*() {
+    const items: Array<A> = []
+    while ((yield* ProcessQueue.size(queue)) > 0) items.push(yield* ProcessQueue.get(queue))
+    return items
+  })
+
+/**
+ * What paces this process's side of a race with a child: waits before its next operation,
+ * giving up early once `stopped` (the child is done).
+ */
+type Pace = (child: Process.Process<unknown, unknown>, stopped: () => boolean) => Effect.Effect<void>
+
+/**
+ * Runs `step` after each `pace` until the child's result is in. Stopped by a flag, not by
+ * interruption, which could fall between an operation and its record.
+ */
+const alongside = <A, E>(
+  child: Process.Process<A, E>,
+  pace: Pace,
+  step: Effect.Effect<void>
+) =>
+  Effect.gen(function*() {
+    let stopped = false
+    const loop = yield* Effect.forkChild(Effect.whileLoop({
+      while: () => !stopped,
+      body: () => Effect.andThen(pace(child, () => stopped), Effect.suspend(() => stopped ? Effect.void : step)),
+      step: () => {}
+    }))
+    const result = yield* Process.result(child)
+    stopped = true
+    yield* Fiber.join(loop)
+    return result
+  })
+
+/**
+ * A child puts `count` items with a timeout into a full queue of one slot, while this
+ * process takes an item after each `pace`, so that slots free up around the timeouts. The
+ * items that arrived must be exactly those the child was told went in, in order.
+ */
+const putsAgainstTimeouts = (
+  args: { readonly count: number; readonly size: number; readonly timeout: number; readonly relay: boolean },
+  pace: Pace
+) =>
+  Effect.gen(function*() {
+    const queue = yield* ProcessQueue.make({ item: Schema.String, capacity: 1 })
+    yield* ProcessQueue.put(queue, T.itemOf(-1, 4))
+    const child = yield* Process.spawn(T.putsWithin, { args: { queue, ...args } })
+    const arrived: Array<number> = []
+    const take = ProcessQueue.get(queue, { timeout: 50 }).pipe(
+      Effect.map((item) => void arrived.push(T.indexOf(item))),
+      Effect.catchTag("QueueEmptyError", () => Effect.void),
+      Effect.orDie
+    )
+    const wentIn = yield* alongside(child, pace, take)
+    arrived.push(...(yield* takeAll(queue)).map(T.indexOf))
+    assert.deepStrictEqual(arrived.filter((i) => i >= 0), wentIn, "what arrived is what the producer was told went in")
+    return wentIn.length
+  }).pipe(Effect.scoped)
+
+/**
+ * A child gets `count` times with a timeout from an empty queue, while this process puts
+ * an item after each `pace`. What the child got and what is left must be every item put,
+ * each once.
+ */
+const getsAgainstTimeouts = (
+  spawn: (queue: ProcessQueue.ProcessQueue<string>) => Effect.Effect<Process.Process<ReadonlyArray<number>, unknown>, unknown, Scope.Scope>,
+  size: number,
+  pace: Pace
+) =>
+  Effect.gen(function*() {
+    const queue = yield* ProcessQueue.make({ item: Schema.String })
+    const child = yield* spawn(queue)
+    let put = 0
+    const give = Effect.suspend(() => ProcessQueue.put(queue, T.itemOf(put, size))).pipe(
+      Effect.andThen(Effect.sync(() => void put++)),
+      Effect.orDie
+    )
+    const got = yield* alongside(child, pace, give)
+    const left = (yield* takeAll(queue)).map(T.indexOf)
+    assert.deepStrictEqual(sorted([...got, ...left]), range(put), "every item put was got or is left, once")
+    return got.length
+  }).pipe(Effect.scoped)
 
 describe("ProcessQueue", () => {
   describe("in its own process", () => {
@@ -434,17 +524,19 @@ describe("ProcessQueue", () => {
         assert.instanceOf(error, ProcessQueueError.TaskDoneError)
       }).pipe(Effect.scoped))
 
-    it.live("a child's taskDone never overtakes its put before it: join waits for the item put", () =>
+    it.live("a child's taskDone (or held item's end) never overtakes its put before it: join waits for the item put", () =>
       Effect.gen(function*() {
-        const queue = yield* JoinableQueue.make({ item: Schema.Number })
-        const worker = yield* Process.spawn(Q.countdown, { args: queue })
-        yield* ProcessQueue.put(queue, 20)
-        yield* JoinableQueue.join(queue)
-        // Had a taskDone overtaken the put of the next item, join would have returned early
-        // and the put would come after the end (refused): the countdown would stop short.
-        assert.strictEqual(yield* ProcessQueue.size(queue), 0)
-        yield* ProcessQueue.end(queue)
-        assert.deepStrictEqual(yield* Process.result(worker), range(21).reverse())
+        for (const target of [Q.countdown, H.countdownHeld]) {
+          const queue = yield* JoinableQueue.make({ item: Schema.Number })
+          const worker = yield* Process.spawn(target, { args: queue })
+          yield* ProcessQueue.put(queue, 20)
+          yield* JoinableQueue.join(queue)
+          // Had a taskDone overtaken the put of the next item, join would have returned early
+          // and the put would come after the end (refused): the countdown would stop short.
+          assert.strictEqual(yield* ProcessQueue.size(queue), 0, target.name)
+          yield* ProcessQueue.end(queue)
+          assert.deepStrictEqual(yield* Process.result(worker), range(21).reverse(), target.name)
+        }
       }).pipe(Effect.scoped))
 
     it.live("a child's get that arrives while its scope is closing (joining it) is still served", () =>
@@ -471,6 +563,70 @@ describe("ProcessQueue", () => {
         assert.instanceOf(yield* Effect.flip(ProcessQueue.get(queue)), ProcessQueueError.QueueClosedError)
         const late = yield* Effect.flip(Process.run(Q.getOrFail, { args: queue }))
         assert.instanceOf(late, ProcessQueueError.QueueClosedError, "a child that gets a closed queue is told so")
+      }).pipe(Effect.scoped))
+  })
+
+  describe("timeouts are atomic: the owner decides, and a timed-out operation did nothing", () => {
+    const tenMegabytes = 10 * 1024 * 1024
+    /** Frees a slot (or puts an item) a random time around the timeout after the child's call reached the owner. */
+    const aroundTimeout = (timeout: number): Pace => (child, stopped) =>
+      Effect.andThen(until(() => stopped() || serving(child) > 0), randomSleep(2 * timeout))
+
+    it.live("a child's 10 MB bounded put that timed out put nothing; one that went in is there once", () =>
+      Effect.gen(function*() {
+        const wentIn = yield* putsAgainstTimeouts({ count: 6, size: tenMegabytes, timeout: 100, relay: false }, aroundTimeout(100))
+        yield* Effect.log(`10 MB puts: ${wentIn} of 6 went in`)
+      }), 120_000)
+
+    it.live("many small puts racing their timeouts, from a child and from a grandchild through its parent", () =>
+      Effect.gen(function*() {
+        for (const relay of [false, true]) {
+          const wentIn = yield* putsAgainstTimeouts({ count: 300, size: 8, timeout: 2, relay }, () => randomSleep(4))
+          yield* Effect.log(`small puts (relay: ${relay}): ${wentIn} of 300 went in`)
+        }
+      }), 120_000)
+
+    it.live("a child's gets that timed out took nothing: one by one, prefetching, through a relay, 10 MB items", () =>
+      Effect.gen(function*() {
+        const small = { count: 300, timeout: 2 }
+        const runs = [
+          getsAgainstTimeouts((queue) => Process.spawn(T.getsWithin, { args: { queue, ...small, relay: false } }), 8, () => randomSleep(8)),
+          getsAgainstTimeouts((queue) => Process.spawn(T.getsWithinPrefetching, { args: { queue, ...small } }), 8, () => randomSleep(8)),
+          getsAgainstTimeouts((queue) => Process.spawn(T.getsWithin, { args: { queue, ...small, relay: true } }), 8, () => randomSleep(8)),
+          getsAgainstTimeouts(
+            (queue) => Process.spawn(T.getsWithin, { args: { queue, count: 6, timeout: 100, relay: false } }),
+            tenMegabytes,
+            aroundTimeout(100)
+          )
+        ]
+        for (const run of runs) yield* Effect.log(`gets: ${yield* run} got`)
+      }), 120_000)
+
+    it.live("in the owner's own process: puts and gets racing their timeouts do all or nothing", () =>
+      Effect.gen(function*() {
+        const queue = yield* ProcessQueue.make({ item: Schema.Number, capacity: 1 })
+        const wentIn: Array<number> = []
+        const got: Array<number> = []
+        const producer = yield* Effect.forkChild(Effect.forEach(range(500), (i) =>
+          ProcessQueue.put(queue, i, { timeout: 1 }).pipe(
+            Effect.andThen(Effect.sync(() => wentIn.push(i))),
+            Effect.catchTag("QueueFullError", () => Effect.void)
+          ), { discard: true }))
+        let stopped = false
+        const consumer = yield* Effect.forkChild(Effect.whileLoop({
+          while: () => !stopped,
+          body: () =>
+            Effect.andThen(randomSleep(2), ProcessQueue.get(queue, { timeout: 1 })).pipe(
+              Effect.map((i) => void got.push(i)),
+              Effect.catchTag("QueueEmptyError", () => Effect.void)
+            ),
+          step: () => {}
+        }))
+        yield* Fiber.join(producer)
+        stopped = true
+        yield* Fiber.join(consumer)
+        got.push(...(yield* takeAll(queue)))
+        assert.deepStrictEqual(got, wentIn)
       }).pipe(Effect.scoped))
   })
 })

@@ -28,6 +28,14 @@ const takeDelivered = (store: Store.Store, wait: Store.Wait = block) => {
   )
 }
 
+/** A held take (JoinableQueue.take): acknowledging the delivery marks the task done. */
+const takeHeld = (store: Store.Store, wait: Store.Wait = block) => {
+  const deliveries: Array<Delivery> = []
+  return Store.take(store, wait, (delivery) => deliveries.push(delivery), true).pipe(
+    Effect.map((item) => ({ item, delivery: deliveries[0]! }))
+  )
+}
+
 /** Takes everything there is now, in order. */
 const drain = (store: Store.Store) =>
   Effect.gen(function*() {
@@ -147,6 +155,24 @@ describe("queueStore", () => {
         second.delivery.back()
         second.delivery.back()
         assert.deepStrictEqual(yield* drain(store), [2])
+      }))
+  })
+
+  describe("memory", () => {
+    it.effect("a burst of items is kept in bounded chunks, each freed once its items are taken", () =>
+      Effect.gen(function*() {
+        const store = Store.make(Infinity)
+        const n = 3 * Store.chunkSize + 5
+        for (let i = 0; i < n; i++) yield* Store.put(store, i, noWait)
+        const chunks = () => {
+          const lengths: Array<number> = []
+          for (let chunk = store.items.head; chunk !== undefined; chunk = chunk.next) lengths.push(chunk.array.length)
+          return lengths
+        }
+        assert.deepStrictEqual(chunks(), [Store.chunkSize, Store.chunkSize, Store.chunkSize, 5])
+        for (let i = 0; i < 2 * Store.chunkSize; i++) assert.strictEqual(yield* Store.take(store, noWait), i)
+        assert.deepStrictEqual(chunks(), [Store.chunkSize, 5], "the two chunks taken are gone")
+        assert.strictEqual(Store.size(store), Store.chunkSize + 5)
       }))
   })
 
@@ -271,6 +297,36 @@ describe("queueStore", () => {
         // Gone: a new item is not handed to it.
         yield* Store.put(store, 1, noWait)
         assert.strictEqual(Store.size(store), 1)
+      }))
+
+    it.effect("a put whose slot frees at the instant its time is up is either in, or failed and not in", () =>
+      Effect.gen(function*() {
+        for (const takerFirst of [true, false]) {
+          const store = filled(1, [1])
+          const freeSlot = Effect.andThen(Effect.sleep(100), Store.take(store, noWait))
+          const taker = takerFirst ? yield* fork(freeSlot) : undefined
+          const putter = yield* fork(Effect.exit(Store.put(store, 2, within(100))))
+          const lateTaker = takerFirst ? undefined : yield* fork(freeSlot)
+          yield* TestClock.adjust(100)
+          assert.strictEqual(yield* finished((taker ?? lateTaker)!), 1)
+          const exit = yield* finished(putter)
+          assert.deepStrictEqual(yield* drain(store), Exit.isSuccess(exit) ? [2] : [], `taker first: ${takerFirst}`)
+        }
+      }))
+
+    it.effect("a take handed an item at the instant its time is up has it, or timed out and left it", () =>
+      Effect.gen(function*() {
+        for (const putterFirst of [true, false]) {
+          const store = Store.make(Infinity)
+          const give = Effect.andThen(Effect.sleep(100), Store.put(store, 7, noWait))
+          const putter = putterFirst ? yield* fork(give) : undefined
+          const taker = yield* fork(Effect.exit(takeDelivered(store, within(100))))
+          const latePutter = putterFirst ? undefined : yield* fork(give)
+          yield* TestClock.adjust(100)
+          yield* finished((putter ?? latePutter)!)
+          const exit = yield* finished(taker)
+          assert.strictEqual(Store.size(store), Exit.isSuccess(exit) ? 0 : 1, `putter first: ${putterFirst}`)
+        }
       }))
 
     it.effect("a waiting put goes straight to a taker that waits too, full as the queue is", () =>
@@ -433,6 +489,38 @@ describe("queueStore", () => {
         yield* Store.taskDone(store)
         yield* finished(yield* fork(Store.join(store)))
         assert.instanceOf(yield* Effect.flip(Store.taskDone(store)), TaskDoneError)
+      }))
+
+    it.effect("a held item's acknowledgement is its taskDone, in the same step: join is released by it", () =>
+      Effect.gen(function*() {
+        const store = filled(2, [1, 2])
+        const joiner = yield* fork(Store.join(store))
+        const first = yield* takeHeld(store)
+        assert.isTrue(Store.isFull(store), "a held item keeps its slot")
+        first.delivery.ack()
+        assert.isFalse(Store.isFull(store))
+        assert.isTrue(isWaiting(joiner), "one task left")
+        const waiting = yield* fork(takeHeld(store))
+        const second = yield* finished(waiting)
+        second.delivery.ack()
+        second.delivery.ack()
+        yield* finished(joiner)
+        assert.instanceOf(yield* Effect.flip(Store.taskDone(store)), TaskDoneError, "each ack marked one task, once")
+      }))
+
+    it.effect("a held item given back goes in front, in order, and its task stays unfinished", () =>
+      Effect.gen(function*() {
+        const store = filled(Infinity, [1, 2, 3])
+        const first = yield* takeHeld(store)
+        const second = yield* takeHeld(store)
+        first.delivery.back()
+        second.delivery.back()
+        const joiner = yield* fork(Store.join(store))
+        assert.deepStrictEqual(yield* drain(store), [1, 2, 3])
+        yield* Store.taskDone(store, 2)
+        assert.isTrue(isWaiting(joiner), "every item is still unfinished until marked done")
+        yield* Store.taskDone(store)
+        yield* finished(joiner)
       }))
   })
 })

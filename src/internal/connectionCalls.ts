@@ -109,6 +109,8 @@ export const make = (sender: Sender): Calls => {
   const send = (ref: string, op: string, input: Schema.Json, resume: (answer: Answer, deliveries: ReadonlyArray<number>) => void) => {
     const id = ++nextId
     pending.set(id, resume)
+    // Values handed back before this call go back before it: the next take gets them.
+    sendSettle(false)
     sender.write({ _tag: "Call", id, ref, op, input })
     return id
   }

@@ -72,6 +72,55 @@ export interface Serving {
   readonly close: Effect.Effect<void>
 }
 
+/**
+ * The deliveries the peer has not settled yet, by id. The values of one reply have
+ * consecutive ids, and are kept together: one entry per reply, not per value. (A map
+ * entry per value, for values settled about as fast as they are delivered, made the map
+ * reallocate its table again and again, in the old generation once the map is old: garbage
+ * whose pages the process keeps long after a burst.)
+ */
+class Unsettled {
+  /** By first id, oldest first: a reply's deliveries, `undefined` once settled. */
+  readonly replies: Array<{ readonly first: number; readonly deliveries: Array<Delivery | undefined>; open: number }> = []
+  size = 0
+  /** The deliveries of one reply, with ids `first`, `first + 1`… */
+  add(first: number, deliveries: Array<Delivery>): void {
+    this.replies.push({ first, deliveries, open: deliveries.length })
+    this.size += deliveries.length
+  }
+  /** Removes the delivery `id` and gives it, if it is unsettled. */
+  take(id: number): Delivery | undefined {
+    const replies = this.replies
+    let low = 0
+    let high = replies.length - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      const reply = replies[middle]!
+      if (id < reply.first) high = middle - 1
+      else if (id >= reply.first + reply.deliveries.length) low = middle + 1
+      else {
+        const delivery = reply.deliveries[id - reply.first]
+        if (delivery === undefined) return undefined
+        reply.deliveries[id - reply.first] = undefined
+        this.size--
+        if (--reply.open === 0) replies.splice(middle, 1)
+        return delivery
+      }
+    }
+    return undefined
+  }
+  /** Removes every unsettled delivery and gives them, oldest first. */
+  takeAll(): Array<Delivery> {
+    const all: Array<Delivery> = []
+    for (const reply of this.replies) {
+      for (const delivery of reply.deliveries) if (delivery !== undefined) all.push(delivery)
+    }
+    this.replies.length = 0
+    this.size = 0
+    return all
+  }
+}
+
 export const make = (options: {
   readonly objects: Objects
   /** The services the serving fibers run with (the clock, the logger...). */
@@ -83,7 +132,7 @@ export const make = (options: {
   const fork = Effect.runForkWith(options.context)
   const running = new Map<number, Fiber.Fiber<void>>()
   const cancelled = new Set<number>()
-  const unsettled = new Map<number, Delivery>()
+  const unsettled = new Unsettled()
   let acks: AckFile.Reader | undefined
   let nextDelivery = 0
   let closed = false
@@ -94,10 +143,7 @@ export const make = (options: {
   const settleFromFile = () => {
     // An entry not read yet names a delivery still unsettled: with none, nothing to read.
     if (acks === undefined || unsettled.size === 0) return
-    for (const id of acks.drain()) {
-      unsettled.get(id)?.ack()
-      unsettled.delete(id)
-    }
+    for (const id of acks.drain()) unsettled.take(id)?.ack()
     offerFile()
   }
   /** Tells the peer where to write its acknowledgements: the first file, or a new one once the current one is large. */
@@ -131,11 +177,8 @@ export const make = (options: {
           running.delete(call.id)
           if (Exit.isSuccess(exit) && !closed) {
             if (delivered.length > 0 && acks === undefined) offerFile()
-            const ids = delivered.map((delivery) => {
-              const id = ++nextDelivery
-              unsettled.set(id, delivery)
-              return id
-            })
+            const ids = delivered.map(() => ++nextDelivery)
+            if (ids.length > 0) unsettled.add(ids[0]!, delivered)
             if (ids.length > 0) pollSoon()
             return reply(call.id, "ok", exit.value, ids)
           }
@@ -178,14 +221,8 @@ export const make = (options: {
       fiber.interruptUnsafe()
     },
     onSettle: (settle) => {
-      for (const id of settle.ack) {
-        unsettled.get(id)?.ack()
-        unsettled.delete(id)
-      }
-      for (const id of settle.back) {
-        unsettled.get(id)?.back()
-        unsettled.delete(id)
-      }
+      for (const id of settle.ack) unsettled.take(id)?.ack()
+      for (const id of settle.back) unsettled.take(id)?.back()
     },
     serving: () => running.size,
     close: Effect.suspend(() => {
@@ -195,8 +232,7 @@ export const make = (options: {
       settleFromFile()
       closed = true
       acks?.close()
-      for (const delivery of unsettled.values()) delivery.back()
-      unsettled.clear()
+      for (const delivery of unsettled.takeAll()) delivery.back()
       const fibers = [...running.values(), ...(poller === undefined ? [] : [poller])]
       running.clear()
       // Every caller of `close` waits until the interrupted calls have given back what they held.

@@ -16,6 +16,7 @@ import * as Current from "./current.ts"
 import {
   type Backend,
   backendOf,
+  holdInScope,
   type ItemCodec,
   itemCodec,
   isJoinable,
@@ -50,6 +51,7 @@ export const make = <A>(options: {
     const backend: Backend<A> = {
       put: (item, wait) => Effect.flatMap(codec.encode(item), (json) => Store.put(store, json, wait)),
       take: (wait) => Effect.flatMap(Store.take(store, wait), codec.decode),
+      takeHeld: (wait) => holdInScope((onDelivered) => Store.take(store, wait, onDelivered, true), codec),
       size: Store.guard(store, Effect.sync(() => Store.size(store))),
       isFull: Store.guard(store, Effect.sync(() => Store.isFull(store))),
       end: Store.end(store),
@@ -105,11 +107,9 @@ const serveOwner = <A>(store: Store.Store, codec: ItemCodec<A>, backend: () => B
       }).pipe(Effect.catchTag("QueueFullError", Effect.die))
     },
     take: (wait, deliver) => Store.take(store, waitFromWire(wait), deliver),
+    takeHeld: (wait, deliver) => Store.take(store, waitFromWire(wait), deliver, true),
     takeMany: ({ max, wait }, deliver) =>
-      Effect.map(Store.take(store, waitFromWire(wait), deliver), (first) => [
-        first,
-        ...Store.takeAvailableUnsafe(store, max - 1, deliver)
-      ]),
+      Effect.map(Store.take(store, waitFromWire(wait), deliver), (first) => Store.takeAvailableUnsafe(store, max - 1, deliver, [first])),
     size: () => backend().size,
     isFull: () => backend().isFull,
     end: () => Effect.as(backend().end, null),
@@ -183,3 +183,31 @@ export const shutdown = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(sel
 export const taskDone = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).taskDone(1)
 export const join = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).join
 export const flush = <A>(self: ProcessQueue.ProcessQueue<A>) => backendOf(self).flush
+
+export const takeHeld: {
+  (options?: { readonly timeout?: Duration.Input | undefined }): <A>(self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<A, TakeError, Scope.Scope>
+  <A>(self: ProcessQueue.ProcessQueue<A>, options?: { readonly timeout?: Duration.Input | undefined }): Effect.Effect<A, TakeError, Scope.Scope>
+} = dual(
+  (args) => isProcessQueue(args[0]),
+  <A>(self: ProcessQueue.ProcessQueue<A>, options?: { readonly timeout?: Duration.Input | undefined }) =>
+    backendOf(self).takeHeld(waitOf(options))
+)
+
+export const processHeld: {
+  <A, B, E, R>(
+    f: (item: A) => Effect.Effect<B, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ): (self: ProcessQueue.ProcessQueue<A>) => Effect.Effect<B, E | TakeError, Exclude<R, Scope.Scope>>
+  <A, B, E, R>(
+    self: ProcessQueue.ProcessQueue<A>,
+    f: (item: A) => Effect.Effect<B, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ): Effect.Effect<B, E | TakeError, Exclude<R, Scope.Scope>>
+} = dual(
+  (args) => isProcessQueue(args[0]),
+  <A, B, E, R>(
+    self: ProcessQueue.ProcessQueue<A>,
+    f: (item: A) => Effect.Effect<B, E, R>,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ) => Effect.scoped(Effect.flatMap(takeHeld(self, options), f))
+)

@@ -9,6 +9,7 @@ import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type * as ProcessQueue from "../ProcessQueue.ts"
 import {
   ItemDecodeError,
@@ -32,6 +33,8 @@ export type TakeError = Cause.Done | QueueEmptyError | QueueClosedError | ItemDe
 export interface Backend<A> {
   readonly put: (item: A, wait: Store.Wait) => Effect.Effect<void, PutError>
   readonly take: (wait: Store.Wait) => Effect.Effect<A, TakeError>
+  /** Takes an item held until the current scope ends (see `holdInScope`). */
+  readonly takeHeld: (wait: Store.Wait) => Effect.Effect<A, TakeError, Scope.Scope>
   readonly size: Effect.Effect<number, QueueClosedError>
   readonly isFull: Effect.Effect<boolean, QueueClosedError>
   readonly end: Effect.Effect<void, QueueClosedError>
@@ -115,6 +118,44 @@ export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCode
   }
 }
 
-/** `Cause.Done` as it crosses processes: a take's "the queue has ended". */
-
 export const noWait: Store.Wait = { _tag: "NoWait" }
+
+/**
+ * Takes an item that is held until the current scope ends: `take` hands the item's
+ * delivery to its callback in the step that takes it; the delivery is acknowledged (the
+ * task done) when the scope ends well, and given back when it ends otherwise, or when the
+ * take itself fails after the item was handed over (interrupted as the answer came). An
+ * item that does not fit this taker's Schema fails the take, and counts as done: no taker
+ * with this Schema could ever finish it, and `join` must not wait for it forever.
+ * `beforeDone` runs first at a good end: a proxy pushes out the puts made while the item was
+ * held, so that the task's end does not overtake them.
+ */
+export const holdInScope = <A, E>(
+  take: (onDelivered: (delivery: Connection.Delivery) => void) => Effect.Effect<unknown, E>,
+  codec: ItemCodec<A>,
+  beforeDone: () => void = () => {}
+): Effect.Effect<A, E | ItemDecodeError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) => {
+    let held: Connection.Delivery | undefined
+    return restore(take((delivery) => {
+      held = delivery
+    })).pipe(
+      Effect.onExit((exit) => Effect.sync(() => Exit.isFailure(exit) && held?.back())),
+      Effect.flatMap((json) => {
+        const delivery = held
+        if (delivery === undefined) return Effect.die(new Error("a held take succeeded without handing over its item"))
+        return codec.decode(json).pipe(
+          Effect.tapError(() => Effect.sync(() => delivery.ack())),
+          Effect.tap(() =>
+            Effect.addFinalizer((exit) =>
+              Effect.sync(() => {
+                if (Exit.isFailure(exit)) return delivery.back()
+                beforeDone()
+                delivery.ack()
+              })
+            )
+          )
+        )
+      })
+    )
+  })

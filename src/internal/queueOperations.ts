@@ -48,6 +48,12 @@ export const operations = {
     error: Schema.Union([QueueClosedError, ItemDecodeError])
   },
   take: { input: Wait, success: Payload, error: Schema.Union([Done, QueueEmptyError, QueueClosedError]) },
+  /**
+   * A held take (`JoinableQueue.take`): the item stays the owner's until its delivery is
+   * settled, `ack` (which marks its task done) when the taker's scope ends well, `back`
+   * otherwise, or when the taker's process is gone.
+   */
+  takeHeld: { input: Wait, success: Payload, error: Schema.Union([Done, QueueEmptyError, QueueClosedError]) },
   /** A prefetching consumer: the first item as a take, then whatever else is there now, up to `max`. */
   takeMany: {
     input: Schema.Struct({ max: Schema.Int, wait: Wait }),

@@ -14,7 +14,7 @@ import { ItemEncodeError, QueueClosedError, type TaskDoneError } from "../Proces
 import type * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { movingAverage } from "./movingAverage.ts"
-import { type Backend, itemCodec, type PutError, QueueImpl, type TakeError } from "./queueHandle.ts"
+import { type Backend, holdInScope, itemCodec, type PutError, QueueImpl, type TakeError } from "./queueHandle.ts"
 import { gone, operations, waitToWire } from "./queueOperations.ts"
 import type * as Store from "./queueStore.ts"
 import * as RemoteObject from "./remoteObject.ts"
@@ -201,6 +201,20 @@ export const make = <A>(
           taken++
           return item
         }
+      ),
+    // Prompt acknowledgements (not the file's): each marks a task done, which `join` waits for.
+    takeHeld: (wait) =>
+      holdInScope(
+        (onDelivered) =>
+          remote.call("takeHeld", waitToWire(wait), {
+            accept: (answer, deliveries) =>
+              answer.status === "ok" && deliveries.length === 1
+                ? onDelivered(deliveries[0]!)
+                : deliveries.forEach((delivery) => delivery.back())
+          }),
+        codec,
+        // The puts made while the item was held go before its task's end.
+        flushOutbox
       ),
     size: remote.call("size", null),
     isFull: remote.call("isFull", null),

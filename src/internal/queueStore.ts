@@ -11,7 +11,10 @@
  * - after `end`, takers see `Done` only when no item is left *and* none is in flight, so
  *   an item coming back from a dead consumer still reaches a live one;
  * - `unfinished` (JoinableQueue) counts accepted puts minus `taskDone`s, and an item that
- *   comes back is not counted twice.
+ *   comes back is not counted twice;
+ * - a *held* item (`JoinableQueue.take`) is in flight like a child's until its taker's
+ *   scope ends: its acknowledgement is its `taskDone`, in the same step, so that no crash
+ *   can come between the two: an item is either back in the queue or done, never neither.
  *
  * One file past the usual size on purpose: these rules hold across every operation on
  * the same state (a put hands to a taker, a give-back admits a putter, an ack may end the
@@ -104,10 +107,23 @@ const handToTaker = (store: Store, item: Item): boolean => {
   return true
 }
 
+/**
+ * The most items one chunk of `items` takes. A list appends to its last chunk for as long
+ * as it is not taken from: after a burst of puts, one array as large as the burst stayed
+ * until its last item was taken. Bounded chunks are freed one by one as they are taken;
+ * large ones (past V8's large-object size) are made in the old generation, so that a
+ * queue holding many items does not make the young generation grow, which the process
+ * keeps at its peak size long after.
+ */
+export const chunkSize = 32_768
+
 /** A new item: to a waiting taker, else to the back. */
 const accept = (store: Store, item: Item) => {
   store.unfinished++
-  if (!handToTaker(store, item)) MutableList.append(store.items, item)
+  if (handToTaker(store, item)) return
+  const tail = store.items.tail
+  if (tail !== undefined && tail.array.length >= chunkSize) MutableList.appendAllUnsafe(store.items, [item], true)
+  else MutableList.append(store.items, item)
 }
 
 /**
@@ -239,14 +255,15 @@ const waitToPut = (
  */
 const takeNow = (
   store: Store,
-  onDelivered: ((delivery: Delivery) => void) | undefined
+  onDelivered: ((delivery: Delivery) => void) | undefined,
+  holds: boolean
 ): Effect.Effect<Item, Cause.Done | QueueClosedError> | undefined => {
   if (store.closed !== undefined) return Effect.fail(store.closed)
   const item = takeFront(store)
   if (item !== MutableList.Empty) {
     if (onDelivered !== undefined) {
       store.inFlight++
-      onDelivered(deliveryOf(store, item))
+      onDelivered(deliveryOf(store, item, holds))
     } else admitPutters(store)
     finishIfEnded(store)
     return Effect.succeed(item)
@@ -256,19 +273,21 @@ const takeNow = (
 }
 
 /**
- * Takes the next item. With `onDelivered` (a child's take), the item stays in flight and
- * its delivery is handed to `onDelivered` in the same step that takes it, to be settled:
- * `ack` once the child has it, `back` otherwise.
+ * Takes the next item. With `onDelivered` (a child's take, or a held one), the item stays
+ * in flight and its delivery is handed to `onDelivered` in the same step that takes it, to
+ * be settled: `ack` once the child has it (for a held item: once it is done, which marks
+ * its task done), `back` otherwise.
  */
 export const take = (
   store: Store,
   wait: Wait,
-  onDelivered?: (delivery: Delivery) => void
+  onDelivered?: (delivery: Delivery) => void,
+  holds = false
 ): Effect.Effect<Item, Cause.Done | QueueEmptyError | QueueClosedError> =>
   Effect.suspend(() =>
-    takeNow(store, onDelivered) ?? (wait._tag === "NoWait"
+    takeNow(store, onDelivered, holds) ?? (wait._tag === "NoWait"
       ? Effect.fail(new QueueEmptyError({ message: "the queue is empty" }))
-      : waitToTake(store, wait.timeout, onDelivered))
+      : waitToTake(store, wait.timeout, onDelivered, holds))
   )
 
 /**
@@ -279,10 +298,11 @@ export const take = (
 const waitToTake = (
   store: Store,
   timeout: number | undefined,
-  onDelivered: ((delivery: Delivery) => void) | undefined
+  onDelivered: ((delivery: Delivery) => void) | undefined,
+  holds: boolean
 ): Effect.Effect<Item, Cause.Done | QueueEmptyError | QueueClosedError> =>
   Effect.uninterruptibleMask((restore) => {
-    const now = takeNow(store, onDelivered)
+    const now = takeNow(store, onDelivered, holds)
     if (now !== undefined) return now
     const taker: Taker = { deferred: Deferred.makeUnsafe(), holdSlot: onDelivered !== undefined, handed: undefined }
     MutableList.append(store.takers, taker)
@@ -298,7 +318,7 @@ const waitToTake = (
         Effect.sync(() => {
           if (Exit.isSuccess(exit)) {
             // Still in the uninterruptible part: the delivery is known before anything can stop us.
-            onDelivered?.(deliveryOf(store, exit.value))
+            onDelivered?.(deliveryOf(store, exit.value, holds))
           } else if (Exit.hasInterrupts(exit)) giveUp(store, taker)
         })
       )
@@ -317,34 +337,62 @@ const giveUp = (store: Store, taker: Taker) => {
  * Takes up to `max` more items that are there now, each in flight and its delivery handed
  * to `onDelivered`, without an Effect per item: the rest of a prefetching child's batch.
  */
-export const takeAvailableUnsafe = (store: Store, max: number, onDelivered: (delivery: Delivery) => void): Array<Item> => {
-  if (store.closed !== undefined) return []
+export const takeAvailableUnsafe = (
+  store: Store,
+  max: number,
+  onDelivered: (delivery: Delivery) => void,
+  /** Where they go (after what it holds already): one array per batch, none in between. */
+  into: Array<Item> = []
+): Array<Item> => {
+  if (store.closed !== undefined) return into
   returnedToFront(store)
-  const items = MutableList.takeN(store.items, max)
-  store.inFlight += items.length
-  for (const item of items) onDelivered(deliveryOf(store, item))
-  return items
+  for (let i = 0; i < max; i++) {
+    const item = MutableList.take(store.items)
+    if (item === MutableList.Empty) break
+    store.inFlight++
+    onDelivered(deliveryOf(store, item, false))
+    into.push(item)
+  }
+  return into
 }
 
-const deliveryOf = (store: Store, item: Item): Delivery => {
-  let settled = false
-  return {
-    ack: () => {
-      if (settled) return
-      settled = true
-      store.inFlight--
-      admitPutters(store)
-      finishIfEnded(store)
-    },
-    back: () => {
-      if (settled) return
-      settled = true
-      store.inFlight--
-      giveBack(store, item)
-      admitPutters(store)
-    }
+/**
+ * A delivery of `item`; with `holds`, its acknowledgement also marks its task done. One
+ * small object per item handed out, with its methods on the class: a consumer that
+ * fetches items in batches keeps many of these alive at once, for a round trip, long
+ * enough for a collection to move them to the old generation, whose pages the process
+ * keeps long after (a closure pair and its scope per item was several times the size).
+ */
+class StoreDelivery implements Delivery {
+  readonly store: Store
+  readonly item: Item
+  readonly holds: boolean
+  settled = false
+  constructor(store: Store, item: Item, holds: boolean) {
+    this.store = store
+    this.item = item
+    this.holds = holds
+  }
+  ack(): void {
+    if (this.settled) return
+    this.settled = true
+    const store = this.store
+    store.inFlight--
+    if (this.holds) markDone(store, 1)
+    admitPutters(store)
+    finishIfEnded(store)
+  }
+  back(): void {
+    if (this.settled) return
+    this.settled = true
+    const store = this.store
+    store.inFlight--
+    giveBack(store, this.item)
+    admitPutters(store)
   }
 }
+
+const deliveryOf = (store: Store, item: Item, holds: boolean): Delivery => new StoreDelivery(store, item, holds)
 
 export const end = (store: Store): Effect.Effect<void, QueueClosedError> =>
   Effect.suspend(() => {
@@ -368,17 +416,22 @@ export const shutdown = (store: Store, error: QueueClosedError): void => {
   store.joined = undefined
 }
 
+/** Marks up to `count` tasks done (no more than are unfinished), waking the joiners at zero; gives how many it marked. */
+const markDone = (store: Store, count: number): number => {
+  const applied = Math.min(count, store.unfinished)
+  store.unfinished -= applied
+  if (applied > 0 && store.unfinished === 0 && store.joined !== undefined) {
+    Deferred.doneUnsafe(store.joined, Exit.void)
+    store.joined = undefined
+  }
+  return applied
+}
+
 /** Marks `count` tasks done (a child sends its own in batches); those past zero fail, as Python's extra calls do. */
 export const taskDone = (store: Store, count = 1): Effect.Effect<void, TaskDoneError | QueueClosedError> =>
   Effect.suspend((): Effect.Effect<void, TaskDoneError | QueueClosedError> => {
     if (store.closed !== undefined) return Effect.fail(store.closed)
-    const applied = Math.min(count, store.unfinished)
-    store.unfinished -= applied
-    if (applied > 0 && store.unfinished === 0 && store.joined !== undefined) {
-      Deferred.doneUnsafe(store.joined, Exit.void)
-      store.joined = undefined
-    }
-    if (applied < count) {
+    if (markDone(store, count) < count) {
       return Effect.fail(new TaskDoneError({ message: "taskDone() called more times than items were put" }))
     }
     return Effect.void
