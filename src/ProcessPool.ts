@@ -92,6 +92,17 @@ export interface Options<InitArgs = any> {
   readonly gracePeriod?: Duration.Input | undefined
   /** Workers dying before they are ready this many times in a row fail the pool. Default: 5. */
   readonly crashLoopLimit?: number | undefined
+  /**
+   * What a worker's crash (an end the pool did not ask for) does to the pool:
+   *
+   * - `"replace"` (default): the tasks it had begun fail with `WorkerCrashedError`, those
+   *   sent ahead to it run on another worker, and a new worker takes its place.
+   * - `"break"`: the pool is broken (Python's `BrokenProcessPool`). The tasks it had begun
+   *   fail with `WorkerCrashedError`, every other unfinished task with `PoolBrokenError`
+   *   (carrying that crash), its other workers are stopped, and it takes no more tasks.
+   *   For work where a crash means the rest is not worth running.
+   */
+  readonly onWorkerCrash?: "replace" | "break" | undefined
   /** The workers' environment: added to (not replacing) this process's; `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
   /**

@@ -52,6 +52,10 @@ class FakeWorker {
   answer(id: number, values: ReadonlyArray<number>) {
     this.handlers.onMessage({ _tag: "Results", chunks: [{ id, ms: 0.1, values }] })
   }
+  /** Says it may have begun the chunks sent to it up to `through`. */
+  claim(through: number) {
+    this.handlers.onMessage({ _tag: "Started", through })
+  }
   confirmCancel(id: number) {
     this.handlers.onMessage({ _tag: "Results", chunks: [{ id, ms: 0, cancelled: true }] })
   }
@@ -194,29 +198,51 @@ describe("ProcessPool scheduler (fake workers)", () => {
       assert.strictEqual(yield* Fiber.join(next), 9)
     }).pipe(Effect.scoped))
 
-  it.effect("a worker's exit fails its jobs with WorkerCrashedError, carrying what it died of, and starts a replacement", () =>
+  it.effect("a worker's exit fails the job it ran with WorkerCrashedError, carrying what it died of; those sent ahead run on its replacement", () =>
     Effect.gen(function*() {
-      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 2 })
+      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 3 })
       const worker = made[0]!
       worker.ready()
-      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      const callers = yield* Effect.forEach([1, 2, 3], (n) => submit(pool, n))
       yield* settle
+      assert.deepStrictEqual(worker.chunks, [1, 2, 3])
       const thrown = new UncaughtError({ name: "RangeError", message: "thrown outside any Effect", stack: "RangeError: at task" })
       worker.die(1, thrown)
-      for (const caller of callers) {
-        const reason = reasonOf(yield* Fiber.await(caller)) as ProcessPoolError.WorkerCrashedError
-        assert.strictEqual(reason._tag, "WorkerCrashedError")
-        assert.strictEqual(reason.exitCode, 1)
-        assert.deepStrictEqual(reason.cause, thrown)
-        assert.include(reason.message, "RangeError: thrown outside any Effect")
-      }
+      const reason = reasonOf(yield* Fiber.await(callers[0]!)) as ProcessPoolError.WorkerCrashedError
+      assert.strictEqual(reason._tag, "WorkerCrashedError")
+      assert.strictEqual(reason.exitCode, 1)
+      assert.deepStrictEqual(reason.cause, thrown)
+      assert.include(reason.message, "RangeError: thrown outside any Effect")
       yield* settle
       assert.strictEqual(made.length, 2, "a replacement")
-      made[1]!.ready()
-      const next = yield* submit(pool, 5)
+      const replacement = made[1]!
+      replacement.ready()
+      assert.deepStrictEqual(replacement.chunks, [2, 3], "the jobs it had not begun, in their order")
+      replacement.answer(2, [4])
+      replacement.answer(3, [9])
+      assert.deepStrictEqual(yield* Effect.forEach(callers.slice(1), Fiber.join), [4, 9])
+    }).pipe(Effect.scoped))
+
+  it.effect("a worker's exit fails the jobs it claimed and the first after them; only the rest run again", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 5 })
+      const worker = made[0]!
+      worker.ready()
+      const callers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => submit(pool, n))
       yield* settle
-      made[1]!.answer(3, [25])
-      assert.strictEqual(yield* Fiber.join(next), 25)
+      worker.answer(1, [1])
+      // Tiny jobs: it says it may begin 2 and 3 (so 4, after them, too) without a word each.
+      worker.claim(3)
+      worker.die(-9)
+      for (const caller of callers.slice(1, 4)) {
+        assert.strictEqual(reasonOf(yield* Fiber.await(caller))._tag, "WorkerCrashedError")
+      }
+      yield* settle
+      const replacement = made[1]!
+      replacement.ready()
+      assert.deepStrictEqual(replacement.chunks, [5], "only the job it could not have begun")
+      replacement.answer(5, [25])
+      assert.deepStrictEqual([yield* Fiber.join(callers[0]!), yield* Fiber.join(callers[4]!)], [1, 25])
     }).pipe(Effect.scoped))
 
   it.effect("maxTasksPerChild: a worker given its last task takes no more, is replaced at once, and closed once done", () =>
