@@ -10,11 +10,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
 import { UncaughtError } from "../src/ProcessError.ts"
 import { ProcessPool, ProcessPoolError, Target } from "../src/index.ts"
 import type * as PoolProtocol from "../src/internal/poolProtocol.ts"
 import type { MakeWorker, WorkerExit, WorkerHandlers } from "../src/internal/poolTransport.ts"
+import { awaitStarted } from "../src/internal/poolWorkers.ts"
 import * as internal from "../src/internal/processPool.ts"
 
 /** Never run: the fake workers answer for it. */
@@ -298,4 +300,101 @@ describe("ProcessPool scheduler (fake workers)", () => {
       yield* settle
       assert.strictEqual(made.length, 4, "two deaths before ready, but not in a row")
     }).pipe(Effect.scoped))
+
+  it.effect("make's wait: done once the first worker is ready, the others still starting", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2 })
+      const started = yield* Effect.forkChild(awaitStarted(pool), { startImmediately: true })
+      yield* settle
+      assert.isUndefined(started.pollUnsafe(), "no worker is ready yet")
+      made[1]!.ready()
+      yield* Fiber.join(started)
+      assert.include(String(pool), "workers=2")
+    }).pipe(Effect.scoped))
+
+  it.effect("make's wait fails with the CrashLoopError when no worker gets ready", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2, crashLoopLimit: 3 })
+      const started = yield* Effect.forkChild(awaitStarted(pool), { startImmediately: true })
+      made[0]!.die(9)
+      made[1]!.die(9)
+      yield* settle
+      made[2]!.die(9)
+      const reason = reasonOf(yield* Fiber.await(started)) as ProcessPoolError.CrashLoopError
+      assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.exitCode, 9)
+    }).pipe(Effect.scoped))
+
+  it.effect("an early replacement that proves needless doubles the wait before the next", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, gracePeriod: "2 seconds" })
+      made[0]!.ready()
+      const first = yield* submit(pool, 1)
+      yield* settle
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("20 millis")
+      assert.strictEqual(made.length, 2, "replaced: it looked stuck")
+      made[0]!.confirmCancel(1)
+      made[1]!.ready()
+      const second = yield* submit(pool, 2)
+      yield* settle
+      yield* Fiber.interrupt(second)
+      yield* TestClock.adjust("39 millis")
+      assert.strictEqual(made.length, 2, "the wait is 40 ms now")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(made.length, 3)
+      made[1]!.confirmCancel(2)
+    }).pipe(Effect.scoped))
+
+  it.effect("one worker at a time is replaced early; the others wait for their kill", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2, gracePeriod: "2 seconds" })
+      made[0]!.ready()
+      made[1]!.ready()
+      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      yield* settle
+      yield* Effect.forEach(callers, Fiber.interrupt)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(made.length, 3, "one early replacement")
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(made[0]!.killed && made[1]!.killed, "both killed at the end of the grace period")
+      yield* settle
+      assert.strictEqual(made.length, 4, "the second replaced once it ended")
+    }).pipe(Effect.scoped))
+
+  it.effect("never more than size workers beyond the pool's size alive: a replacement waits for a retiring worker to end", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, maxTasksPerChild: 1, inFlightPerWorker: 1 })
+      made[0]!.ready()
+      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      yield* settle
+      assert.strictEqual(made.length, 2, "the first retired with its task, and its replacement started")
+      made[1]!.ready()
+      assert.deepStrictEqual(made[1]!.chunks, [2])
+      yield* settle
+      assert.strictEqual(made.length, 2, "the second retired too, but two are alive: no third yet")
+      made[0]!.answer(1, [1])
+      yield* settle
+      assert.strictEqual(made.length, 3, "the first ended: the third starts")
+      made[1]!.answer(2, [4])
+      assert.deepStrictEqual(yield* Effect.forEach(callers, Fiber.join), [1, 4])
+    }).pipe(Effect.scoped))
+
+  it.effect("closing a pool that failed (a crash loop) waits for the jobs its live workers run", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { made, pool } = yield* makePool({ size: 2, crashLoopLimit: 1 }).pipe(Scope.provide(scope))
+      made[0]!.ready()
+      const caller = yield* submit(pool, 3)
+      yield* settle
+      made[1]!.die(1)
+      yield* settle
+      assert.include(String(pool), "failed")
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+      yield* settle
+      assert.isUndefined(closing.pollUnsafe(), "still running a job")
+      made[0]!.answer(1, [9])
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* Fiber.join(caller), 9)
+    }))
 })
