@@ -4,7 +4,7 @@
  * them is in poolScheduler.ts (jobs, capacity, cancellation) and poolWorkers.ts (workers).
  */
 import * as Deferred from "effect/Deferred"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Latch from "effect/Latch"
@@ -62,8 +62,13 @@ export interface Job {
   readonly id: number
   readonly target: Target.Any
   readonly args: ReadonlyArray<Schema.Json>
-  /** Gives the caller the job's outcome: called once, in `Queued` or `Running` (see `finish`). */
-  readonly resume: (outcome: ChunkOutcome) => void
+  /**
+   * Resumes the caller (its `Effect.callback`'s own `resume`, with no closure of ours
+   * around it: one fewer object per task in flight): with the exit of the only item if
+   * `single`, else with the chunk's outcome. Called once, in `Queued` or `Running` (see `finish`).
+   */
+  readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  readonly single: boolean
   state: JobState
 }
 
@@ -110,7 +115,7 @@ export const finish = (job: Job, outcome: ChunkOutcome): void => {
   const tag = job.state._tag
   if (tag !== "Queued" && tag !== "Running") return
   job.state = jobDone
-  job.resume(outcome)
+  job.resume(job.single ? firstExit(outcome) : Effect.succeed(outcome))
 }
 
 // ---------------------------------------------------------------------------
