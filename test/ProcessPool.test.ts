@@ -315,7 +315,7 @@ describe("ProcessPool", () => {
       }
       // The same worker goes on.
       assert.strictEqual(yield* ProcessPool.run(pool, P.textLength, "four"), 4)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped), { timeout: 180_000 }) // over a gigabyte of text each way: a busy machine makes that several times slower
 
   it.live("a worker whose own loop fails dies of it: its task fails with WorkerCrashedError, the next runs on its replacement", () =>
     Effect.gen(function*() {

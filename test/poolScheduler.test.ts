@@ -12,7 +12,7 @@ import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
-import { UncaughtError } from "../src/ProcessError.ts"
+import { ProcessError, SpawnError, UncaughtError } from "../src/ProcessError.ts"
 import { ProcessPool, ProcessPoolError, Target } from "../src/index.ts"
 import type * as PoolProtocol from "../src/internal/poolProtocol.ts"
 import type { MakeWorker, WorkerExit, WorkerHandlers } from "../src/internal/poolTransport.ts"
@@ -397,4 +397,21 @@ describe("ProcessPool scheduler (fake workers)", () => {
       yield* Fiber.join(closing)
       assert.strictEqual(yield* Fiber.join(caller), 9)
     }))
+
+  it.effect("a worker whose process cannot be spawned dies of that: the CrashLoopError carries why", () =>
+    Effect.gen(function*() {
+      const { makeWorker } = fakeWorkers()
+      const failing: MakeWorker = (options, handlers) => ({
+        ...makeWorker(options, handlers),
+        start: Effect.fail(
+          new ProcessError({ process: options.name, reason: new SpawnError({ message: "spawn EMFILE", exitCode: 42 }) })
+        )
+      })
+      const pool = yield* internal.makeWith({ size: 1, crashLoopLimit: 2 }, 2, failing)
+      const reason = reasonOf(yield* Effect.exit(awaitStarted(pool))) as ProcessPoolError.CrashLoopError
+      assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.exitCode, 42)
+      assert.strictEqual(reason.cause?.name, "SpawnError")
+      assert.strictEqual(reason.cause?.message, "spawn EMFILE")
+    }).pipe(Effect.scoped))
 })
