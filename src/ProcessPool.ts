@@ -8,10 +8,12 @@
  * services).
  *
  * A task that the pool cannot finish never strands its caller: a worker that dies fails
- * the tasks it held with a typed `WorkerCrashedError` (and is replaced); interrupting a
- * caller interrupts its task in the worker, and kills and replaces the worker if the task
- * does not stop within the grace period; workers that keep dying at start fail the pool
- * with a `CrashLoopError` instead of spinning.
+ * the tasks it had begun with a typed `WorkerCrashedError` and is replaced, and the tasks
+ * sent ahead to it that it had not begun run on another worker, once (or, with
+ * `onWorkerCrash: "break"`, the pool breaks); interrupting a caller interrupts its task in
+ * the worker, and kills and replaces the worker if the task does not stop within the grace
+ * period; workers that keep dying at start fail the pool with a `CrashLoopError` instead
+ * of spinning. The pool never has more than `size` worker processes beyond its size alive.
  *
  * A worker runs one task (one chunk of a map) at a time, as Python's workers do; the tasks
  * sent ahead to it (see `inFlightPerWorker`) wait their turn. So, as in Python, tasks that
@@ -92,6 +94,17 @@ export interface Options<InitArgs = any> {
   readonly gracePeriod?: Duration.Input | undefined
   /** Workers dying before they are ready this many times in a row fail the pool. Default: 5. */
   readonly crashLoopLimit?: number | undefined
+  /**
+   * What a worker's crash (an end the pool did not ask for) does to the pool:
+   *
+   * - `"replace"` (default): the tasks it had begun fail with `WorkerCrashedError`, those
+   *   sent ahead to it run on another worker, and a new worker takes its place.
+   * - `"break"`: the pool is broken (Python's `BrokenProcessPool`). The tasks it had begun
+   *   fail with `WorkerCrashedError`, every other unfinished task with `PoolBrokenError`
+   *   (carrying that crash), its other workers are stopped, and it takes no more tasks.
+   *   For work where a crash means the rest is not worth running.
+   */
+  readonly onWorkerCrash?: "replace" | "break" | undefined
   /** The workers' environment: added to (not replacing) this process's; `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
   /**
@@ -108,10 +121,20 @@ export interface Options<InitArgs = any> {
 export const isProcessPool: (u: unknown) => u is ProcessPool = internal.isProcessPool
 
 /**
- * Starts a pool of workers owned by the current scope. When the scope closes, queued and
- * running tasks finish first (Python's `close()` + `join()`); when it is interrupted, the
- * workers are terminated at once and every waiting caller gets a `PoolClosedError`
- * (Python's `terminate()`). Invalid options fail with an `InvalidOptionsError`.
+ * Starts a pool of workers owned by the current scope, and returns once one of them is
+ * ready (started, and through its `initializer`): the others go on starting meanwhile.
+ * When no worker can start (a Node flag that does not exist, an initializer that always
+ * fails), it fails instead, with a `CrashLoopError` once `crashLoopLimit` workers in a row
+ * died before they were ready (with the exit code and the error of the last one), or with
+ * a `PoolBrokenError` at the first with `onWorkerCrash: "break"`.
+ *
+ * When the scope closes, queued and running tasks finish first (Python's `close()` +
+ * `join()`); when it is interrupted, the workers are terminated at once and every waiting
+ * caller gets a `PoolClosedError` (Python's `terminate()`). Invalid options fail with an
+ * `InvalidOptionsError`.
+ *
+ * **Python** `Pool(...)` returns at once, and a failing initializer makes it respawn
+ * workers forever; `ProcessPoolExecutor` starts workers with the first task and breaks.
  *
  * @example
  * ```ts

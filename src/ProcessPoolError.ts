@@ -13,9 +13,14 @@ const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
 /** `: name: message` of the error a worker died of, if it died of one. */
 const diedOf = (cause: UncaughtError | undefined) => cause === undefined ? "" : `: ${cause.name}: ${cause.message}`
 
+/** What an exit code of Node itself says, for the codes a worker that cannot start ends with. */
+const nodeExitCode = (exitCode: number) =>
+  exitCode === 9 ? ": Node rejected an invalid option or argument (see `execArgv`)" : ""
+
 /**
  * The worker running the task died: it exited, crashed, ran out of memory, or was killed
- * from outside. `exitCode` follows Python (`-9` after SIGKILL). `cause`: the error it died
+ * from outside. Only the tasks it had begun fail so: those sent ahead to it that it had not
+ * begun run on another worker. `exitCode` follows Python (`-9` after SIGKILL). `cause`: the error it died
  * of (an exception nothing caught, thrown by the task outside any Effect, say), with its
  * name, message and stack in the worker, when it died of one.
  *
@@ -62,7 +67,9 @@ export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("Pool
 /**
  * Every new worker died before it was ready, `failures` times in a row: the pool stopped
  * respawning and failed, rather than spin. `cause`: what the last one died of, when it
- * died of an error (its initializer's failure, say).
+ * died of an error (its initializer's failure, say); otherwise its exit code tells (9: Node
+ * rejected one of its `execArgv`). When no worker of a new pool gets ready, this is how
+ * `ProcessPool.make` itself fails.
  *
  * @since 0.1.0
  * @category reasons
@@ -73,7 +80,30 @@ export class CrashLoopError extends Schema.TaggedError<CrashLoopError>()("CrashL
   cause: Schema.optional(UncaughtError)
 }) {
   override get message(): string {
-    return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode})${diedOf(this.cause)}`
+    return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode}${
+      nodeExitCode(this.exitCode)
+    })${diedOf(this.cause)}`
+  }
+}
+
+/**
+ * A worker died, and the pool's policy is `onWorkerCrash: "break"`: the pool is broken.
+ * Every task it had not finished fails with this (but those the dead worker was running,
+ * which fail with the `WorkerCrashedError` in `crash`), its other workers are stopped,
+ * and it takes no more tasks.
+ *
+ * **Python** `concurrent.futures.process.BrokenProcessPool`.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class PoolBrokenError extends Schema.TaggedError<PoolBrokenError>()("PoolBrokenError", {
+  crash: WorkerCrashedError
+}) {
+  override get message(): string {
+    return `the pool is broken: worker ${this.crash.worker} died (exit code ${this.crash.exitCode}${
+      nodeExitCode(this.crash.exitCode)
+    })${diedOf(this.crash.cause)}`
   }
 }
 
@@ -96,6 +126,7 @@ export const ProcessPoolErrorReason = Schema.Union([
   TaskTimeoutError,
   PoolClosedError,
   CrashLoopError,
+  PoolBrokenError,
   InvalidOptionsError,
   SpawnError,
   EncodeError,

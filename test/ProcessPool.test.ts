@@ -315,9 +315,9 @@ describe("ProcessPool", () => {
       }
       // The same worker goes on.
       assert.strictEqual(yield* ProcessPool.run(pool, P.textLength, "four"), 4)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped), { timeout: 180_000 }) // over a gigabyte of text each way: a busy machine makes that several times slower
 
-  it.live("a worker whose own loop fails dies of it: its tasks fail with WorkerCrashedError, and it is replaced", () =>
+  it.live("a worker whose own loop fails dies of it: its task fails with WorkerCrashedError, the next runs on its replacement", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 4 })
       const before = yield* ProcessPool.run(pool, P.whoRuns, undefined)
@@ -325,10 +325,10 @@ describe("ProcessPool", () => {
       // second begins (a target new to the worker, whose chunk may take a while).
       const [broken, next] = yield* Effect.all([
         Effect.flip(ProcessPool.run(pool, P.breakResults, undefined)),
-        Effect.flip(ProcessPool.run(pool, P.nap, { tag: "after", ms: 0 }))
+        ProcessPool.run(pool, P.nap, { tag: "after", ms: 0 })
       ], { concurrency: 2 })
       assert.strictEqual(reasonOf(broken)._tag, "WorkerCrashedError")
-      assert.strictEqual(reasonOf(next)._tag, "WorkerCrashedError")
+      assert.notStrictEqual(next, before.pid, "the task it had not begun ran on its replacement")
       const after = yield* ProcessPool.run(pool, P.whoRuns, undefined)
       assert.notStrictEqual(after.pid, before.pid)
     }).pipe(Effect.scoped))
@@ -630,15 +630,18 @@ describe("ProcessPool", () => {
 
   it.live("workers that die at start fail the pool with CrashLoopError instead of respawning forever", () =>
     Effect.gen(function*() {
-      const pool = yield* ProcessPool.make({ size: 2, initializer: { target: P.initializeAndDie }, crashLoopLimit: 3 })
-      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 2)))
+      const reason = reasonOf(
+        yield* Effect.flip(ProcessPool.make({ size: 2, initializer: { target: P.initializeAndDie }, crashLoopLimit: 3 }))
+      ) as ProcessPoolError.CrashLoopError
       assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.exitCode, 7)
     }).pipe(Effect.scoped))
 
   it.live("an initializer that throws: the CrashLoopError carries its error", () =>
     Effect.gen(function*() {
-      const pool = yield* ProcessPool.make({ size: 1, initializer: { target: P.initializeAndThrow }, crashLoopLimit: 2 })
-      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 2))) as ProcessPoolError.CrashLoopError
+      const reason = reasonOf(
+        yield* Effect.flip(ProcessPool.make({ size: 1, initializer: { target: P.initializeAndThrow }, crashLoopLimit: 2 }))
+      ) as ProcessPoolError.CrashLoopError
       assert.strictEqual(reason._tag, "CrashLoopError")
       assert.strictEqual(reason.cause?.name, "RangeError")
       assert.strictEqual(reason.cause?.message, "the initializer broke")

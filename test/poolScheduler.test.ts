@@ -10,11 +10,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
-import { UncaughtError } from "../src/ProcessError.ts"
+import { ProcessError, SpawnError, UncaughtError } from "../src/ProcessError.ts"
 import { ProcessPool, ProcessPoolError, Target } from "../src/index.ts"
 import type * as PoolProtocol from "../src/internal/poolProtocol.ts"
 import type { MakeWorker, WorkerExit, WorkerHandlers } from "../src/internal/poolTransport.ts"
+import { awaitStarted } from "../src/internal/poolWorkers.ts"
 import * as internal from "../src/internal/processPool.ts"
 
 /** Never run: the fake workers answer for it. */
@@ -51,6 +53,10 @@ class FakeWorker {
   /** Answers chunk `id` with these values (the squares, say). */
   answer(id: number, values: ReadonlyArray<number>) {
     this.handlers.onMessage({ _tag: "Results", chunks: [{ id, ms: 0.1, values }] })
+  }
+  /** Says it may have begun the chunks sent to it up to `through`. */
+  claim(through: number) {
+    this.handlers.onMessage({ _tag: "Started", through })
   }
   confirmCancel(id: number) {
     this.handlers.onMessage({ _tag: "Results", chunks: [{ id, ms: 0, cancelled: true }] })
@@ -194,29 +200,51 @@ describe("ProcessPool scheduler (fake workers)", () => {
       assert.strictEqual(yield* Fiber.join(next), 9)
     }).pipe(Effect.scoped))
 
-  it.effect("a worker's exit fails its jobs with WorkerCrashedError, carrying what it died of, and starts a replacement", () =>
+  it.effect("a worker's exit fails the job it ran with WorkerCrashedError, carrying what it died of; those sent ahead run on its replacement", () =>
     Effect.gen(function*() {
-      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 2 })
+      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 3 })
       const worker = made[0]!
       worker.ready()
-      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      const callers = yield* Effect.forEach([1, 2, 3], (n) => submit(pool, n))
       yield* settle
+      assert.deepStrictEqual(worker.chunks, [1, 2, 3])
       const thrown = new UncaughtError({ name: "RangeError", message: "thrown outside any Effect", stack: "RangeError: at task" })
       worker.die(1, thrown)
-      for (const caller of callers) {
-        const reason = reasonOf(yield* Fiber.await(caller)) as ProcessPoolError.WorkerCrashedError
-        assert.strictEqual(reason._tag, "WorkerCrashedError")
-        assert.strictEqual(reason.exitCode, 1)
-        assert.deepStrictEqual(reason.cause, thrown)
-        assert.include(reason.message, "RangeError: thrown outside any Effect")
-      }
+      const reason = reasonOf(yield* Fiber.await(callers[0]!)) as ProcessPoolError.WorkerCrashedError
+      assert.strictEqual(reason._tag, "WorkerCrashedError")
+      assert.strictEqual(reason.exitCode, 1)
+      assert.deepStrictEqual(reason.cause, thrown)
+      assert.include(reason.message, "RangeError: thrown outside any Effect")
       yield* settle
       assert.strictEqual(made.length, 2, "a replacement")
-      made[1]!.ready()
-      const next = yield* submit(pool, 5)
+      const replacement = made[1]!
+      replacement.ready()
+      assert.deepStrictEqual(replacement.chunks, [2, 3], "the jobs it had not begun, in their order")
+      replacement.answer(2, [4])
+      replacement.answer(3, [9])
+      assert.deepStrictEqual(yield* Effect.forEach(callers.slice(1), Fiber.join), [4, 9])
+    }).pipe(Effect.scoped))
+
+  it.effect("a worker's exit fails the jobs it claimed and the first after them; only the rest run again", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 5 })
+      const worker = made[0]!
+      worker.ready()
+      const callers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => submit(pool, n))
       yield* settle
-      made[1]!.answer(3, [25])
-      assert.strictEqual(yield* Fiber.join(next), 25)
+      worker.answer(1, [1])
+      // Tiny jobs: it says it may begin 2 and 3 (so 4, after them, too) without a word each.
+      worker.claim(3)
+      worker.die(-9)
+      for (const caller of callers.slice(1, 4)) {
+        assert.strictEqual(reasonOf(yield* Fiber.await(caller))._tag, "WorkerCrashedError")
+      }
+      yield* settle
+      const replacement = made[1]!
+      replacement.ready()
+      assert.deepStrictEqual(replacement.chunks, [5], "only the job it could not have begun")
+      replacement.answer(5, [25])
+      assert.deepStrictEqual([yield* Fiber.join(callers[0]!), yield* Fiber.join(callers[4]!)], [1, 25])
     }).pipe(Effect.scoped))
 
   it.effect("maxTasksPerChild: a worker given its last task takes no more, is replaced at once, and closed once done", () =>
@@ -271,5 +299,119 @@ describe("ProcessPool scheduler (fake workers)", () => {
       made[2]!.die(1)
       yield* settle
       assert.strictEqual(made.length, 4, "two deaths before ready, but not in a row")
+    }).pipe(Effect.scoped))
+
+  it.effect("make's wait: done once the first worker is ready, the others still starting", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2 })
+      const started = yield* Effect.forkChild(awaitStarted(pool), { startImmediately: true })
+      yield* settle
+      assert.isUndefined(started.pollUnsafe(), "no worker is ready yet")
+      made[1]!.ready()
+      yield* Fiber.join(started)
+      assert.include(String(pool), "workers=2")
+    }).pipe(Effect.scoped))
+
+  it.effect("make's wait fails with the CrashLoopError when no worker gets ready", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2, crashLoopLimit: 3 })
+      const started = yield* Effect.forkChild(awaitStarted(pool), { startImmediately: true })
+      made[0]!.die(9)
+      made[1]!.die(9)
+      yield* settle
+      made[2]!.die(9)
+      const reason = reasonOf(yield* Fiber.await(started)) as ProcessPoolError.CrashLoopError
+      assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.exitCode, 9)
+    }).pipe(Effect.scoped))
+
+  it.effect("an early replacement that proves needless doubles the wait before the next", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, gracePeriod: "2 seconds" })
+      made[0]!.ready()
+      const first = yield* submit(pool, 1)
+      yield* settle
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("20 millis")
+      assert.strictEqual(made.length, 2, "replaced: it looked stuck")
+      made[0]!.confirmCancel(1)
+      made[1]!.ready()
+      const second = yield* submit(pool, 2)
+      yield* settle
+      yield* Fiber.interrupt(second)
+      yield* TestClock.adjust("39 millis")
+      assert.strictEqual(made.length, 2, "the wait is 40 ms now")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(made.length, 3)
+      made[1]!.confirmCancel(2)
+    }).pipe(Effect.scoped))
+
+  it.effect("one worker at a time is replaced early; the others wait for their kill", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 2, gracePeriod: "2 seconds" })
+      made[0]!.ready()
+      made[1]!.ready()
+      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      yield* settle
+      yield* Effect.forEach(callers, Fiber.interrupt)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(made.length, 3, "one early replacement")
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(made[0]!.killed && made[1]!.killed, "both killed at the end of the grace period")
+      yield* settle
+      assert.strictEqual(made.length, 4, "the second replaced once it ended")
+    }).pipe(Effect.scoped))
+
+  it.effect("never more than size workers beyond the pool's size alive: a replacement waits for a retiring worker to end", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1, maxTasksPerChild: 1, inFlightPerWorker: 1 })
+      made[0]!.ready()
+      const callers = yield* Effect.forEach([1, 2], (n) => submit(pool, n))
+      yield* settle
+      assert.strictEqual(made.length, 2, "the first retired with its task, and its replacement started")
+      made[1]!.ready()
+      assert.deepStrictEqual(made[1]!.chunks, [2])
+      yield* settle
+      assert.strictEqual(made.length, 2, "the second retired too, but two are alive: no third yet")
+      made[0]!.answer(1, [1])
+      yield* settle
+      assert.strictEqual(made.length, 3, "the first ended: the third starts")
+      made[1]!.answer(2, [4])
+      assert.deepStrictEqual(yield* Effect.forEach(callers, Fiber.join), [1, 4])
+    }).pipe(Effect.scoped))
+
+  it.effect("closing a pool that failed (a crash loop) waits for the jobs its live workers run", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { made, pool } = yield* makePool({ size: 2, crashLoopLimit: 1 }).pipe(Scope.provide(scope))
+      made[0]!.ready()
+      const caller = yield* submit(pool, 3)
+      yield* settle
+      made[1]!.die(1)
+      yield* settle
+      assert.include(String(pool), "failed")
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+      yield* settle
+      assert.isUndefined(closing.pollUnsafe(), "still running a job")
+      made[0]!.answer(1, [9])
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* Fiber.join(caller), 9)
+    }))
+
+  it.effect("a worker whose process cannot be spawned dies of that: the CrashLoopError carries why", () =>
+    Effect.gen(function*() {
+      const { makeWorker } = fakeWorkers()
+      const failing: MakeWorker = (options, handlers) => ({
+        ...makeWorker(options, handlers),
+        start: Effect.fail(
+          new ProcessError({ process: options.name, reason: new SpawnError({ message: "spawn EMFILE", exitCode: 42 }) })
+        )
+      })
+      const pool = yield* internal.makeWith({ size: 1, crashLoopLimit: 2 }, 2, failing)
+      const reason = reasonOf(yield* Effect.exit(awaitStarted(pool))) as ProcessPoolError.CrashLoopError
+      assert.strictEqual(reason._tag, "CrashLoopError")
+      assert.strictEqual(reason.exitCode, 42)
+      assert.strictEqual(reason.cause?.name, "SpawnError")
+      assert.strictEqual(reason.cause?.message, "spawn EMFILE")
     }).pipe(Effect.scoped))
 })

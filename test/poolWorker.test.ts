@@ -24,7 +24,9 @@ const fakePool = () => {
     },
     listen: (given) => {
       handlers = given
-    }
+    },
+    flush: () => true,
+    written: Effect.void
   }
   /** The answers so far, every chunk's, in order. */
   const answers = () => sent.flatMap((message) => message._tag === "Results" ? message.chunks : [])

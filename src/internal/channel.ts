@@ -78,6 +78,8 @@ export interface Channel {
   readonly awaitDrain: Effect.Effect<void>
   /** Writes what is pending now, then calls `onDone` once it reached the kernel. */
   readonly flush: (onDone?: () => void) => void
+  /** Whether everything flushed so far reached the kernel (or the channel is closed). */
+  readonly allWritten: () => boolean
   readonly isClosed: () => boolean
   /** Flushes, then half-closes the socket. */
   readonly end: (onDone?: () => void) => void
@@ -371,6 +373,7 @@ export const make = (socket: Net.Socket, handlers: Handlers, limits: Limits = de
       return Effect.sync(stop)
     }),
     flush,
+    allWritten: () => closed || socket.writableLength === 0,
     isClosed: () => closed,
     end(onDone) {
       flush(() => {

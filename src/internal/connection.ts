@@ -75,6 +75,8 @@ export interface Connection {
   readonly awaitDrain: Effect.Effect<void>
   /** Writes what is pending now, then calls `onDone` once it reached the kernel. */
   readonly flush: (onDone?: () => void) => void
+  /** Whether everything flushed so far reached the kernel (or the channel is closed). */
+  readonly allWritten: () => boolean
   /** Flushes, then half-closes the socket. */
   readonly end: (onDone?: () => void) => void
   readonly destroy: () => void
@@ -183,6 +185,7 @@ export const make = (socket: Net.Socket, options: Options): Connection => {
     flushWriteBehind: calls.flushWriteBehind,
     awaitDrain: channel.awaitDrain,
     flush: channel.flush,
+    allWritten: channel.allWritten,
     end: channel.end,
     destroy: channel.destroy,
     isClosed: channel.isClosed,

@@ -74,7 +74,7 @@ export const run: {
       if (Exit.isFailure(encoded)) return resume(refusedArguments(encoded.cause))
       arg = encoded.value
     }
-    return call(pool, target, [arg], (outcome) => resume(firstExit(outcome)))
+    return call(pool, target, [arg], resume, true)
   })
 })
 
@@ -154,7 +154,9 @@ const runJob = (
   args: ReadonlyArray<Schema.Json>,
   timeout: Duration.Input | undefined
 ): Effect.Effect<ChunkOutcome> => {
-  const waiting = Effect.callback<ChunkOutcome>((resume) => call(pool, target, args, (outcome) => resume(Effect.succeed(outcome))))
+  const waiting = Effect.callback<ChunkOutcome>((resume) =>
+    call(pool, target, args, resume as (effect: Effect.Effect<unknown, unknown>) => void, false)
+  )
   const timed = timeout === undefined ? waiting : Effect.timeoutOption(waiting, timeout).pipe(
     Effect.map((outcome) =>
       Option.getOrElse(outcome, () => {
@@ -176,21 +178,24 @@ const admit = (pool: PoolImpl): Effect.Effect<void> =>
   )
 
 /**
- * Queues a job and gives `onOutcome` its outcome when it has one (at once if the pool
- * takes no jobs). Returns what cancels it, for the caller's `Effect.callback`.
+ * Queues a job and resumes its caller with its outcome when it has one (at once if the
+ * pool takes no jobs): the exit of its only item if `single`, else the chunk's outcome.
+ * Returns what cancels it, for the caller's `Effect.callback`.
  */
 const call = (
   pool: PoolImpl,
   target: Target.Any,
   args: ReadonlyArray<Schema.Json>,
-  onOutcome: (outcome: ChunkOutcome) => void
+  resume: (effect: Effect.Effect<unknown, unknown>) => void,
+  single: boolean
 ): Effect.Effect<void> | undefined => {
   const refused = refusal(pool.status)
   if (refused !== undefined) {
-    onOutcome(allFail(args.length, refused))
+    const outcome = allFail(args.length, refused)
+    resume(single ? firstExit(outcome) : Effect.succeed(outcome))
     return undefined
   }
-  const job: Job = { id: ++pool.nextJob, target, args, resume: onOutcome, state: jobQueued }
+  const job: Job = { id: ++pool.nextJob, target, args, resume, single, state: jobQueued }
   enqueue(pool, job)
   // Run when the caller is interrupted while waiting.
   return Effect.sync(() => cancel(pool, job))

@@ -67,9 +67,13 @@ export const ChunkResult = Schema.Struct({
 })
 export type ChunkResult = typeof ChunkResult.Type
 
-/** Worker → pool. `Idle`: initialized, ready for work. */
+/**
+ * Worker → pool. `Idle`: initialized, ready for work. `Started`: it may have begun the
+ * chunks sent to it up to `through` (see `Worker.claimed` in poolState.ts).
+ */
 export const WorkerMessage = Schema.Union([
   Schema.TaggedStruct("Results", { chunks: Schema.Array(ChunkResult) }),
+  Schema.TaggedStruct("Started", { through: Schema.Int }),
   Schema.TaggedStruct("Idle", {})
 ])
 export type WorkerMessage = typeof WorkerMessage.Type
@@ -102,6 +106,9 @@ const isPlainChunkResult = (u: unknown): boolean =>
 
 const isPlainResults = (u: unknown): u is WorkerMessage =>
   isObject(u) && u._tag === "Results" && Array.isArray(u.chunks) && u.chunks.every(isPlainChunkResult)
+
+const isStarted = (u: unknown): u is WorkerMessage =>
+  isObject(u) && u._tag === "Started" && Number.isInteger(u.through) && Object.keys(u).length === 2
 
 // Chunks' arguments and results that are numbers travel in binary (see packedNumbers.ts):
 // a binary part of the message, named in the JSON by its index, `{ "f64": 0 }`. They are
@@ -159,11 +166,12 @@ export const decodePoolMessage = (u: unknown, binary: Channel.Binary): Result.Re
 }
 
 export const encodeWorkerMessage = (message: WorkerMessage): Wire => {
+  if (message._tag === "Started") return { json: message, binary: Channel.noBinary }
   if (message._tag === "Idle") return { json: encodeWorkerMessageSchema(message), binary: Channel.noBinary }
   return packChunks(isPlainResults(message) ? message : encodeWorkerMessageSchema(message) as unknown as typeof message, "values")
 }
 
 export const decodeWorkerMessage = (u: unknown, binary: Channel.Binary): Result.Result<WorkerMessage, Schema.SchemaError> => {
   unpackChunks(u, "values", binary)
-  return isPlainResults(u) ? Result.succeed(u) : decodeWorkerMessageSchema(u)
+  return isPlainResults(u) || isStarted(u) ? Result.succeed(u) : decodeWorkerMessageSchema(u)
 }

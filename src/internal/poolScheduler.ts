@@ -2,12 +2,13 @@
  * The pool's scheduler: jobs wait in `pending` until a ready worker has room, are sent to
  * it, and finish when its results come back; a job whose caller gives up is dropped, or
  * stopped in its worker. It reaches workers only through their `WorkerProcess`
- * (poolTransport.ts), and starts new ones through `pool.startWorker`.
+ * (poolTransport.ts), and starts new ones through `pool.replenish`.
  *
  * Dispatching and taking results in are the pool's hot path in the parent, run for every
  * task: they stay plain loops over mutable state, with no Effect, fiber or allocation per
  * job beyond the job itself (see BENCHMARKS-pool.md for what each of these cost).
  */
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,6 +26,7 @@ import {
   type Job,
   jobDone,
   jobDropped,
+  jobQueued,
   type JobState,
   keepsWorkers,
   poolError,
@@ -166,6 +168,8 @@ export const onResults = (pool: PoolImpl, worker: Worker, chunks: ReadonlyArray<
     if (job === undefined) continue
     worker.inFlight.delete(chunk.id)
     if (job.state._tag === "Cancelling") {
+      const workerState = worker.state
+      if (workerState._tag === "Retiring" && workerState.stuck === job) neededNoReplacement(pool, worker)
       stopped(job, job.state)
       continue
     }
@@ -187,6 +191,50 @@ export const failInFlight = (worker: Worker, error: ProcessPoolError): void => {
   worker.inFlight.clear()
 }
 
+/**
+ * A worker's note that it may have begun the jobs sent to it up to `through` (tiny ones,
+ * whose answers it sends in groups): they count as begun if it dies.
+ */
+export const claim = (worker: Worker, through: number): void => {
+  for (const job of worker.inFlight.values()) {
+    const state = job.state
+    if (state._tag === "Running") job.state = worker.claimed
+    else if (state._tag === "Cancelling" && !state.claimed) job.state = { ...state, claimed: true }
+    if (job.id === through) return
+  }
+}
+
+/**
+ * A worker died: the jobs it may have begun (those it claimed, and the first after them:
+ * it begins a job only once those before it are answered or claimed) fail with `error`,
+ * its cancelled ones are done, and those it had not begun are given back, in the order
+ * they were sent, to be queued again (or failed): they never ran, and will run once.
+ */
+export const takeBack = (worker: Worker, error: ProcessPoolError): Array<Job> => {
+  const notBegun: Array<Job> = []
+  let first = true
+  for (const job of worker.inFlight.values()) {
+    const state = job.state
+    const claimed = (state._tag === "Running" || state._tag === "Cancelling") && state.claimed
+    const begun = claimed || first
+    if (!claimed) first = false
+    if (state._tag === "Cancelling") stopped(job, state)
+    else if (begun) finish(job, allFail(job.args.length, error))
+    else notBegun.push(job)
+  }
+  worker.inFlight.clear()
+  return notBegun
+}
+
+/** Jobs given back by a worker that died before it began them: first in the queue again, in their order. */
+export const requeue = (pool: PoolImpl, jobs: ReadonlyArray<Job>): void => {
+  if (jobs.length === 0) return
+  for (const job of jobs) job.state = jobQueued
+  MutableList.prependAll(pool.pending, jobs)
+  pool.queued += jobs.length
+  updateRoom(pool)
+}
+
 /** Fails every job still queued. */
 export const failQueued = (pool: PoolImpl, error: ProcessPoolError): void => {
   for (const job of MutableList.takeAll(pool.pending)) finish(job, allFail(job.args.length, error))
@@ -201,21 +249,25 @@ const updateRoom = (pool: PoolImpl): void => {
   else pool.room.closeUnsafe()
 }
 
-/** A closing pool is idle once no job is queued or running. */
+/** A closing pool (or a failed one whose scope closes) is idle once no job is queued or running. */
 export const checkIdle = (pool: PoolImpl): void => {
   const status = pool.status
-  if (status._tag !== "Closing" || pool.queued > 0) return
+  const idle = status._tag === "Closing" || status._tag === "Failed" ? status.idle : undefined
+  if (idle === undefined || pool.queued > 0) return
   for (const worker of pool.workers) if (worker.inFlight.size > 0) return
-  Deferred.doneUnsafe(status.idle, Exit.void)
+  Deferred.doneUnsafe(idle, Exit.void)
 }
 
 // ---------------------------------------------------------------------------
 // retiring
 
-/** A worker takes no more jobs, and a replacement starts now (if the pool keeps its workers). */
-export const retire = (pool: PoolImpl, worker: Worker): void => {
-  worker.state = workerRetiring
-  if (keepsWorkers(pool.status)) pool.startWorker(pool)
+/**
+ * A worker takes no more jobs (`stuck` in that cancelled one, if that is why), and a
+ * replacement starts now, if the pool keeps its workers and has room for one more alive.
+ */
+export const retire = (pool: PoolImpl, worker: Worker, stuck?: Job): void => {
+  worker.state = stuck === undefined ? workerRetiring : { _tag: "Retiring", stuck }
+  if (keepsWorkers(pool.status)) pool.replenish(pool)
 }
 
 /**
@@ -228,7 +280,9 @@ const retireAtQuota = (pool: PoolImpl, worker: Worker): void => {
 
 /** A retiring worker is closed once it holds no job. */
 const closeIfRetired = (pool: PoolImpl, worker: Worker): void => {
-  if (worker.state._tag === "Retiring" && worker.inFlight.size === 0) pool.fork(worker.process.close)
+  if (worker.state._tag !== "Retiring" || worker.inFlight.size > 0 || worker.stopping) return
+  worker.stopping = true
+  pool.fork(worker.process.close)
 }
 
 // ---------------------------------------------------------------------------
@@ -245,7 +299,7 @@ export const cancel = (pool: PoolImpl, job: Job): void => {
   }
   if (state._tag !== "Running") return
   const worker = state.worker
-  const cancelling: JobState.Cancelling = { _tag: "Cancelling", worker, timer: undefined }
+  const cancelling: JobState.Cancelling = { _tag: "Cancelling", worker, claimed: state.claimed, timer: undefined }
   job.state = cancelling
   if (worker.state._tag === "Ready") worker.state.cancelling++
   worker.process.send({ _tag: "Cancel", id: job.id })
@@ -254,24 +308,43 @@ export const cancel = (pool: PoolImpl, job: Job): void => {
 
 /**
  * A task that can be interrupted stops within a millisecond or so. One that has not
- * stopped after `stuckAfterMs` is likely in synchronous code, and its worker about to be
- * killed: its replacement starts now rather than after the kill (the old worker retires,
- * and ends as usual if it stops in time after all). Timed on Effect's clock.
+ * stopped after `pool.stuckAfterMs` (20 ms at first) is likely in synchronous code, and
+ * its worker about to be killed: its replacement starts now rather than after the kill
+ * (the old worker retires, and ends as usual if it stops in time after all). On a busy
+ * machine, a healthy worker can take longer than that to confirm: so one worker at a time
+ * is replaced early, each early replacement that proves needless doubles the wait (up to
+ * half the grace period, read again when a wait ends), and each worker killed halves it.
+ * Timed on Effect's clock.
  */
-const killIfStuck = (pool: PoolImpl, worker: Worker, job: Job): Effect.Effect<void> => {
+const killIfStuck = Effect.fnUntraced(function*(pool: PoolImpl, worker: Worker, job: Job) {
   const grace = Duration.toMillis(pool.settings.gracePeriod)
-  const probe = Math.min(stuckAfterMs, grace / 2)
-  return Effect.sleep(probe).pipe(
-    Effect.andThen(Effect.sync(() => {
-      if (worker.inFlight.get(job.id) === job && worker.state._tag === "Ready") retire(pool, worker)
-    })),
-    Effect.andThen(Effect.sleep(grace - probe)),
-    Effect.andThen(Effect.sync(() => {
-      if (worker.inFlight.get(job.id) === job) worker.process.kill()
-    }))
-  )
+  const start = yield* Clock.currentTimeMillis
+  let waited = 0
+  for (let probe = probeMs(pool, grace); waited < probe; probe = probeMs(pool, grace)) {
+    yield* Effect.sleep(probe - waited)
+    waited = (yield* Clock.currentTimeMillis) - start
+  }
+  if (worker.inFlight.get(job.id) === job && worker.state._tag === "Ready" && pool.earlyRetired === undefined) {
+    pool.earlyRetired = worker
+    retire(pool, worker, job)
+  }
+  if (grace > waited) yield* Effect.sleep(grace - waited)
+  if (worker.inFlight.get(job.id) !== job) return
+  if (pool.earlyRetired === worker) pool.stuckAfterMs = Math.max(minStuckMs, pool.stuckAfterMs / 2)
+  worker.stopping = true
+  worker.process.kill()
+})
+const minStuckMs = 20
+
+/** How long a cancelled job may take to stop before its worker is replaced early. */
+const probeMs = (pool: PoolImpl, grace: number): number => Math.min(pool.stuckAfterMs, grace / 2)
+
+/** The job a worker was replaced early for stopped in time: the replacement was needless, so wait longer next time. */
+const neededNoReplacement = (pool: PoolImpl, worker: Worker): void => {
+  if (pool.earlyRetired !== worker) return
+  pool.earlyRetired = undefined
+  pool.stuckAfterMs = Math.min(pool.stuckAfterMs * 2, Duration.toMillis(pool.settings.gracePeriod) / 2)
 }
-const stuckAfterMs = 20
 
 /** A cancelled job has stopped (or its worker is gone): it is done, and its worker may take work again. */
 const stopped = (job: Job, state: JobState.Cancelling): void => {

@@ -19,6 +19,7 @@ export interface Settings {
   readonly inFlightPerWorker: number | undefined
   readonly gracePeriod: Duration.Duration
   readonly crashLoopLimit: number
+  readonly onWorkerCrash: "replace" | "break"
   readonly env: Record<string, string | undefined> | undefined
   readonly execArgv: ReadonlyArray<string> | undefined
 }
@@ -44,6 +45,10 @@ export const validate = (options: ProcessPool.Options | undefined, cpus: number)
     positive("inFlightPerWorker", options?.inFlightPerWorker ?? 1) ??
     positive("crashLoopLimit", options?.crashLoopLimit ?? 5)
   if (problem !== undefined) return new InvalidOptionsError({ message: problem })
+  const onWorkerCrash = options?.onWorkerCrash ?? "replace"
+  if (onWorkerCrash !== "replace" && onWorkerCrash !== "break") {
+    return new InvalidOptionsError({ message: `onWorkerCrash must be "replace" or "break", got ${String(onWorkerCrash)}` })
+  }
   let initializer: Settings["initializer"] = null
   if (options?.initializer !== undefined) {
     const encoded = internalTarget.codecs(options.initializer.target).encodeArgs(options.initializer.args)
@@ -60,6 +65,7 @@ export const validate = (options: ProcessPool.Options | undefined, cpus: number)
     inFlightPerWorker: options?.inFlightPerWorker,
     gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
     crashLoopLimit: options?.crashLoopLimit ?? 5,
+    onWorkerCrash,
     env: options?.env,
     execArgv: options?.execArgv
   }

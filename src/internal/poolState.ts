@@ -3,8 +3,8 @@
  * back. Each of the three lives in a tagged union of its states. No I/O here: what moves
  * them is in poolScheduler.ts (jobs, capacity, cancellation) and poolWorkers.ts (workers).
  */
-import type * as Deferred from "effect/Deferred"
-import type * as Effect from "effect/Effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Latch from "effect/Latch"
@@ -62,15 +62,21 @@ export interface Job {
   readonly id: number
   readonly target: Target.Any
   readonly args: ReadonlyArray<Schema.Json>
-  /** Gives the caller the job's outcome: called once, in `Queued` or `Running` (see `finish`). */
-  readonly resume: (outcome: ChunkOutcome) => void
+  /**
+   * Resumes the caller (its `Effect.callback`'s own `resume`, with no closure of ours
+   * around it: one fewer object per task in flight): with the exit of the only item if
+   * `single`, else with the chunk's outcome. Called once, in `Queued` or `Running` (see `finish`).
+   */
+  readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  readonly single: boolean
   state: JobState
 }
 
 /**
  * - `Queued`: in the pool's `pending` list, waiting for a worker.
  * - `Dropped`: its caller gave up while it was queued; left in `pending`, skipped when its turn comes.
- * - `Running`: sent to a worker (which runs it, or holds it until its turn).
+ * - `Running`: sent to a worker (which runs it, or holds it until its turn). `claimed`: the
+ *   worker said it may have begun it (see `Worker.claimed`).
  * - `Cancelling`: its caller gave up while it ran; its worker was asked to stop it, and is
  *   replaced, then killed, if it does not confirm within the grace period (`timer`).
  * - `Done`: its caller has its outcome, or gave up and it has stopped.
@@ -87,10 +93,12 @@ export declare namespace JobState {
   export interface Running {
     readonly _tag: "Running"
     readonly worker: Worker
+    readonly claimed: boolean
   }
   export interface Cancelling {
     readonly _tag: "Cancelling"
     readonly worker: Worker
+    readonly claimed: boolean
     timer: Fiber.Fiber<void> | undefined
   }
   export interface Done {
@@ -107,7 +115,7 @@ export const finish = (job: Job, outcome: ChunkOutcome): void => {
   const tag = job.state._tag
   if (tag !== "Queued" && tag !== "Running") return
   job.state = jobDone
-  job.resume(outcome)
+  job.resume(job.single ? firstExit(outcome) : Effect.succeed(outcome))
 }
 
 // ---------------------------------------------------------------------------
@@ -118,8 +126,8 @@ export const finish = (job: Job, outcome: ChunkOutcome): void => {
  * - `Ready`: takes jobs, up to its capacity, unless some of its cancelled jobs have not
  *   confirmed stopping (`cancelling`): it may be about to be killed.
  * - `Retiring`: takes no more jobs (it reached `maxTasksPerChild`, is stuck in a cancelled
- *   job, or sent what the pool cannot read); its replacement has started. It is closed
- *   once it holds none.
+ *   job, `stuck`, or sent what the pool cannot read); its replacement has started, or
+ *   starts once fewer workers are alive. It is closed once it holds none.
  * - `Exited`: its process has ended, and it is out of the pool.
  */
 export type WorkerState = WorkerState.Starting | WorkerState.Ready | WorkerState.Retiring | WorkerState.Exited
@@ -134,6 +142,8 @@ export declare namespace WorkerState {
   }
   export interface Retiring {
     readonly _tag: "Retiring"
+    /** The cancelled job it seemed stuck in, when that is why it retires. */
+    readonly stuck: Job | undefined
   }
   export interface Exited {
     readonly _tag: "Exited"
@@ -141,17 +151,30 @@ export declare namespace WorkerState {
 }
 
 export const workerStarting: WorkerState.Starting = { _tag: "Starting" }
-export const workerRetiring: WorkerState.Retiring = { _tag: "Retiring" }
+export const workerRetiring: WorkerState.Retiring = { _tag: "Retiring", stuck: undefined }
 export const workerExited: WorkerState.Exited = { _tag: "Exited" }
 
 export class Worker {
   readonly process: WorkerProcess
-  /** Its jobs (`Running` or `Cancelling`), by id. */
+  /**
+   * Its jobs (`Running` or `Cancelling`), by id, in the order they were sent: the order it
+   * runs them in, and answers them in (but for those dropped by a cancellation).
+   */
   readonly inFlight = new Map<number, Job>()
   /** The numbers this worker knows targets by (told in the first `Run` that uses each). */
   readonly targets = new Map<Target.Any, number>()
   /** The state of each of its running jobs: one for all, not one per job. */
-  readonly running: JobState.Running = { _tag: "Running", worker: this }
+  readonly running: JobState.Running = { _tag: "Running", worker: this, claimed: false }
+  /**
+   * The state of its jobs that it said it may have begun. A worker begins a job only once
+   * every job sent before it is answered or claimed, in what the pool has read: so when it
+   * dies, its claimed jobs and the first unclaimed one may have begun (they fail), and the
+   * others had not (they run elsewhere). It claims jobs ahead only for tiny ones, whose
+   * answers it sends in groups.
+   */
+  readonly claimed: JobState.Running = { _tag: "Running", worker: this, claimed: true }
+  /** The pool asked it to end (closed or killed it): its end is no crash. */
+  stopping = false
   /** Jobs it has finished (for `maxTasksPerChild`). */
   completed = 0
   state: WorkerState = workerStarting
@@ -168,7 +191,9 @@ export class Worker {
  * - `Closing`: its scope is closing: it takes no more jobs and finishes those it has;
  *   `idle` completes once it holds none.
  * - `Closed`: terminated: nothing runs.
- * - `Failed`: workers kept dying at start (a crash loop): every job fails with `error`.
+ * - `Failed`: workers kept dying at start (a crash loop), or one crashed with the `"break"`
+ *   policy: every new job fails with `error`; the jobs its live workers run go on, and
+ *   closing its scope waits for them (`idle`).
  */
 export type PoolStatus = PoolStatus.Open | PoolStatus.Closing | PoolStatus.Closed | PoolStatus.Failed
 
@@ -186,6 +211,8 @@ export declare namespace PoolStatus {
   export interface Failed {
     readonly _tag: "Failed"
     readonly error: ProcessPoolError
+    /** Set while its scope closes: completes once its live workers hold no job. */
+    idle: Deferred.Deferred<void> | undefined
   }
 }
 
@@ -208,8 +235,8 @@ export class PoolImpl implements ProcessPool.ProcessPool {
   readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   /** Makes its worker processes. */
   readonly makeWorker: MakeWorker
-  /** Starts a new worker (poolWorkers.ts): how the scheduler replaces one it retires. */
-  readonly startWorker: (pool: PoolImpl) => void
+  /** Starts workers up to the pool's size (poolWorkers.ts): how the scheduler replaces one it retires. */
+  readonly replenish: (pool: PoolImpl) => void
   /** Jobs waiting for a worker, oldest first (`Queued` or `Dropped`); `queued` counts the `Queued`. */
   readonly pending = MutableList.make<Job>()
   queued = 0
@@ -219,6 +246,16 @@ export class PoolImpl implements ProcessPool.ProcessPool {
   status: PoolStatus = poolOpen
   /** Workers that died before they were ready, in a row. */
   crashes = 0
+  /** Done once a worker is ready (`make` returns), or failed with the pool's failure (`make` fails). */
+  readonly started = Deferred.makeUnsafe<void, ProcessPoolError>()
+  /**
+   * How long a cancelled job may take to stop before its worker is thought stuck and
+   * replaced early (see `killIfStuck` in poolScheduler.ts): doubled each time that proves
+   * needless, halved each time a worker is killed for it.
+   */
+  stuckAfterMs = 20
+  /** The worker replaced early, until that proves needless or it ends: one at a time. */
+  earlyRetired: Worker | undefined = undefined
   nextJob = 0
   nextWorker = 0
   nextTarget = 0
@@ -230,12 +267,12 @@ export class PoolImpl implements ProcessPool.ProcessPool {
     settings: Settings,
     fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
     makeWorker: MakeWorker,
-    startWorker: (pool: PoolImpl) => void
+    replenish: (pool: PoolImpl) => void
   ) {
     this.settings = settings
     this.fork = fork
     this.makeWorker = makeWorker
-    this.startWorker = startWorker
+    this.replenish = replenish
   }
   get size(): number {
     return this.settings.size

@@ -136,6 +136,13 @@ export interface PoolHandlers {
 export interface PoolLink {
   /** Sends a message: with the rest of this turn's messages, or at once (`now`). Throws if it cannot be written. */
   readonly send: (message: PoolProtocol.WorkerMessage, now?: boolean) => void
+  /**
+   * Writes what was sent; whether all of it reached the kernel, where it outlives this
+   * process (a SIGKILL loses only what waits in the process).
+   */
+  readonly flush: () => boolean
+  /** Completes once what was sent reached the kernel. */
+  readonly written: Effect.Effect<void>
   /** Installs the handlers of the pool's messages (one set per process). */
   readonly listen: (handlers: PoolHandlers) => void
 }
@@ -154,6 +161,17 @@ export const poolLink: PoolLink = {
     uplink.send({ _tag: tag, message: wire.json }, wire.binary)
     if (now) uplink.flush()
   },
+  flush: () => {
+    const uplink = Current.uplink()
+    if (uplink === undefined) return true
+    uplink.flush()
+    return uplink.allWritten()
+  },
+  written: Effect.callback<void>((resume) => {
+    const uplink = Current.uplink()
+    if (uplink === undefined) return resume(Effect.void)
+    uplink.flush(() => resume(Effect.void))
+  }),
   listen: (handlers) => {
     const uplink = Current.uplink()
     if (uplink === undefined) return handlers.onUnreadable("a pool worker runs only as a pool's child process")

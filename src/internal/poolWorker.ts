@@ -57,6 +57,9 @@ const load = (module: string, name: string): Promise<Loaded> =>
 /** A chunk expected to take less than this is "tiny" (see `isTiny`). */
 const tinyChunkMs = 0.02
 
+/** A tiny chunk claims the chunks after it up to about this much work, in ms (see `announce`). */
+const claimMs = 1
+
 /**
  * The fiber that runs the backlog, one chunk after the other:
  *
@@ -109,26 +112,31 @@ export const runWorker = (
     /** The targets the pool named, by number: loaded, or still loading. */
     const targets = new Map<number, Loaded | Promise<Loaded>>()
     let outbox: Array<PoolProtocol.ChunkResult> = []
+    /** Something was sent that may not be in the kernel yet: it would die with this process. */
+    let unwritten = false
     /** Sends the answers so far: with the turn's other messages, or at once (`now`). */
     const flush = (now = false) => {
-      if (outbox.length === 0) return
-      const results = outbox
-      outbox = []
-      sendResults(results, now)
+      if (outbox.length > 0) {
+        const results = outbox
+        outbox = []
+        sendResults(results)
+        unwritten = true
+      }
+      if (now && unwritten) unwritten = !link.flush()
     }
     /**
      * Sends answers in one message. One too large (its JSON text longer than V8 can make
      * a string) goes as one message per chunk, and a chunk too large alone is answered
      * with an `EncodeError` for each of its items.
      */
-    const sendResults = (results: Array<PoolProtocol.ChunkResult>, now: boolean) => {
+    const sendResults = (results: Array<PoolProtocol.ChunkResult>) => {
       try {
-        link.send({ _tag: "Results", chunks: results }, now)
+        link.send({ _tag: "Results", chunks: results })
       } catch (error) {
-        if (results.length > 1) return results.forEach((result) => sendResults([result], now))
+        if (results.length > 1) return results.forEach((result) => sendResults([result]))
         const { id, items, ms, values } = results[0]!
         const failure = new EncodeError({ payload: "success", message: `the results are too large to send: ${errorMessage(error)}` })
-        link.send({ _tag: "Results", chunks: [{ id, ms, items: failedItems(values?.length ?? items?.length ?? 0, failure) }] }, now)
+        link.send({ _tag: "Results", chunks: [{ id, ms, items: failedItems(values?.length ?? items?.length ?? 0, failure) }] })
       }
     }
     const flushSoon = endOfTurn(() => flush())
@@ -154,10 +162,9 @@ export const runWorker = (
      * or one whose chunks took `tinyChunkMs` or more). The price: a long chunk of a target
      * that is usually quick holds back the answers of the chunks just before it.
      */
-    const isTiny = (chunk: PoolProtocol.Chunk) => {
-      const perItem = itemMs.get(chunk.target)
-      return perItem !== undefined && perItem * chunk.args.length < tinyChunkMs
-    }
+    const isTiny = (chunk: PoolProtocol.Chunk) => expectedMs(chunk) < tinyChunkMs
+    /** How long a chunk is expected to take, in ms (`Infinity` for a target not seen yet). */
+    const expectedMs = (chunk: PoolProtocol.Chunk) => (itemMs.get(chunk.target) ?? Infinity) * chunk.args.length
     /** Answers a chunk with its outcomes, and how long it took since `start`. */
     const answerOutcomes = (chunk: PoolProtocol.Chunk, target: Target.Any, outcomes: Outcomes, start: number) => {
       const ms = Math.round((performance.now() - start) * 1000) / 1000
@@ -265,12 +272,48 @@ export const runWorker = (
     const backlog = new Map<number, PoolProtocol.Chunk>()
     let runner: Runner = idle
     const running: Running = { _tag: "Running", fiber: undefined, provided: undefined }
+    /** Chunks the pool was told this worker may begin with no more said (see `announce`). */
+    const claimed = new Set<number>()
+    /**
+     * Should this worker die, its pool must know which chunks it may have begun: those it
+     * claimed, and the first after them (poolState.ts, `Worker.claimed`). So a chunk begins
+     * only once every chunk before it is answered, in the kernel, or claimed: before it, the
+     * answers so far are written (as they would be anyway before a chunk that may take a
+     * while: see `isTiny`). A tiny chunk claims the tiny ones after it, up to `claimMs` of
+     * work, which then begin with no write each (their answers go together). Returns
+     * whether the chunk may begin now, or once what was written reached the kernel.
+     */
+    const announce = (chunk: PoolProtocol.Chunk): boolean => {
+      if (claimed.delete(chunk.id)) return true
+      if (isTiny(chunk)) {
+        let ms = expectedMs(chunk)
+        let previous = chunk.id
+        let through: number | undefined
+        for (const next of backlog.values()) {
+          if (!isTiny(next) || (ms += expectedMs(next)) > claimMs) break
+          claimed.add(next.id)
+          // The last one claimed is the first after the claim: the one it may begin unsaid.
+          through = previous
+          previous = next.id
+        }
+        if (through !== undefined) {
+          flush()
+          link.send({ _tag: "Started", through })
+          unwritten = true
+        }
+      }
+      flush(true)
+      return !unwritten
+    }
     /** The next chunk of the backlog. */
     const runNext = () => {
       const chunk = backlog.values().next().value!
       backlog.delete(chunk.id)
-      if (outbox.length > 0 && !isTiny(chunk)) flush(true)
       current = chunk.id
+      return announce(chunk) ? begin(chunk) : Effect.andThen(link.written, () => begin(chunk))
+    }
+    /** Runs a chunk, by the quickest way its target allows. */
+    const begin = (chunk: PoolProtocol.Chunk): Effect.Effect<unknown, never, Scope.Scope> => {
       const target = loaded(chunk)
       if (target !== undefined) {
         const sync = internalTarget.syncRunOf(target)
@@ -325,7 +368,10 @@ export const runWorker = (
     const cancel = (id: number) => {
       // Not begun: dropped, and answered now (the pool holds back work from a worker
       // with a cancellation outstanding).
-      if (backlog.delete(id)) return answer({ id, ms: 0, cancelled: true })
+      if (backlog.delete(id)) {
+        claimed.delete(id)
+        return answer({ id, ms: 0, cancelled: true })
+      }
       if (id === current && runner === running && running.fiber !== undefined) {
         runner = cancelling
         running.fiber.interruptUnsafe()

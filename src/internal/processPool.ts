@@ -14,7 +14,7 @@ import { validate } from "./poolSettings.ts"
 import { poolClosed, poolError, PoolImpl } from "./poolState.ts"
 import * as PoolTransport from "./poolTransport.ts"
 import { worker as workerTarget } from "./poolWorker.ts"
-import { spawn, startWorker } from "./poolWorkers.ts"
+import { awaitStarted, replenish } from "./poolWorkers.ts"
 
 export { run } from "./poolCalls.ts"
 export { map, mapExits, mapUnordered, stream } from "./poolMap.ts"
@@ -24,12 +24,25 @@ export { isProcessPool, TypeId } from "./poolState.ts"
 /** Worker processes made by the process layer, running the pool's worker loop. */
 const makeWorkerProcess = PoolTransport.makeWorker(workerTarget)
 
+/**
+ * A pool, once one of its workers is ready: that a worker gets through its start (Node's
+ * flags, the bootstrap, the initializer) is the evidence that the pool can run tasks at
+ * all. The others start meanwhile, and may still be starting when it returns; a first task
+ * would wait for a ready worker anyway. If none can start, it fails with the pool's failure
+ * (`CrashLoopError`, or `PoolBrokenError` with the `"break"` policy).
+ */
 export const make = (
   options: ProcessPool.Options | undefined,
   cpus: number
-): Effect.Effect<ProcessPool.ProcessPool, ProcessPoolError, Scope.Scope> => makeWith(options, cpus, makeWorkerProcess)
+): Effect.Effect<ProcessPool.ProcessPool, ProcessPoolError, Scope.Scope> =>
+  Effect.flatMap(makeWith(options, cpus, makeWorkerProcess), (pool) =>
+    Effect.as(
+      // Failed: its workers end now, not when the caller's scope closes.
+      Effect.onError(awaitStarted(pool), () => close(pool, true)),
+      pool
+    ))
 
-/** `make`, with the pool's worker processes made by `makeWorker` (a fake, in tests). */
+/** `make` without waiting for a ready worker, its worker processes made by `makeWorker` (a fake, in tests). */
 export const makeWith = (
   options: ProcessPool.Options | undefined,
   cpus: number,
@@ -39,18 +52,21 @@ export const makeWith = (
     const settings = validate(options, cpus)
     if (settings instanceof InvalidOptionsError) return yield* Effect.fail(poolError(settings))
     const fork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    const pool = new PoolImpl(settings, (effect) => fork(effect), makeWorker, startWorker)
+    const pool = new PoolImpl(settings, (effect) => fork(effect), makeWorker, replenish)
     yield* Effect.addFinalizer((exit) => close(pool, Exit.hasInterrupts(exit)))
-    for (let i = 0; i < settings.size; i++) yield* spawn(pool)
+    replenish(pool)
     return pool
   })
 
 /** Closing: pending and running work finishes first (Python's close + join); interrupted: everything stops now (terminate). */
 const close = (pool: PoolImpl, interrupted: boolean): Effect.Effect<void> =>
   Effect.gen(function*() {
-    if (!interrupted && pool.status._tag === "Open") {
+    const status = pool.status
+    if (!interrupted && (status._tag === "Open" || status._tag === "Failed")) {
       const idle = Deferred.makeUnsafe<void>()
-      pool.status = { _tag: "Closing", idle }
+      // A failed pool takes no job, but its live workers finish those they run.
+      if (status._tag === "Failed") status.idle = idle
+      else pool.status = { _tag: "Closing", idle }
       checkIdle(pool)
       yield* Deferred.await(idle)
     }
