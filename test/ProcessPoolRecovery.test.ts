@@ -107,6 +107,21 @@ describe("ProcessPool recovery", () => {
       assert.deepStrictEqual(linesOf(runs).sort(), ["b", "c", "d"], "each ran exactly once")
     }).pipe(Effect.scoped))
 
+  it.live("a worker SIGKILLed while idle: tasks submitted at once, sent to it before its death is seen, run on its replacement", () =>
+    Effect.gen(function*() {
+      const pool = yield* ProcessPool.make({ size: 1, inFlightPerWorker: 4 })
+      for (const round of range(5)) {
+        const { pid } = yield* ProcessPool.run(pool, P.whoRuns, undefined)
+        process.kill(pid, "SIGKILL")
+        // Nothing waits for the pool to see the death: these go to the dead worker.
+        const pids = yield* within(
+          Effect.forEach(range(4), () => ProcessPool.run(pool, P.whoRuns, undefined), { concurrency: "unbounded" }),
+          "the tasks sent to a dead worker"
+        )
+        assert.isTrue(pids.every((p) => p.pid !== pid), `round ${round}: they ran on the replacement`)
+      }
+    }).pipe(Effect.scoped))
+
   it.live("a worker killed in a burst of tiny tasks: no task runs twice, and each success ran once", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -208,6 +208,7 @@ describe("ProcessPool scheduler (fake workers)", () => {
       const callers = yield* Effect.forEach([1, 2, 3], (n) => submit(pool, n))
       yield* settle
       assert.deepStrictEqual(worker.chunks, [1, 2, 3])
+      worker.claim(1)
       const thrown = new UncaughtError({ name: "RangeError", message: "thrown outside any Effect", stack: "RangeError: at task" })
       worker.die(1, thrown)
       const reason = reasonOf(yield* Fiber.await(callers[0]!)) as ProcessPoolError.WorkerCrashedError
@@ -225,7 +226,24 @@ describe("ProcessPool scheduler (fake workers)", () => {
       assert.deepStrictEqual(yield* Effect.forEach(callers.slice(1), Fiber.join), [4, 9])
     }).pipe(Effect.scoped))
 
-  it.effect("a worker's exit fails the jobs it claimed and the first after them; only the rest run again", () =>
+  it.effect("a job sent to a worker that died before claiming it (killed while idle) runs on the replacement", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1 })
+      const worker = made[0]!
+      worker.ready()
+      const caller = yield* submit(pool, 7)
+      yield* settle
+      assert.deepStrictEqual(worker.chunks, [1], "sent, before the pool learns the worker is gone")
+      worker.die(-9)
+      yield* settle
+      const replacement = made[1]!
+      replacement.ready()
+      assert.deepStrictEqual(replacement.chunks, [1])
+      replacement.answer(1, [49])
+      assert.strictEqual(yield* Fiber.join(caller), 49)
+    }).pipe(Effect.scoped))
+
+  it.effect("a worker's exit fails the jobs it claimed; the rest, sent but never claimed, run again", () =>
     Effect.gen(function*() {
       const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 5 })
       const worker = made[0]!
@@ -233,8 +251,8 @@ describe("ProcessPool scheduler (fake workers)", () => {
       const callers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => submit(pool, n))
       yield* settle
       worker.answer(1, [1])
-      // Tiny jobs: it says it may begin 2 and 3 (so 4, after them, too) without a word each.
-      worker.claim(3)
+      // Tiny jobs: it says it may begin 2, 3 and 4 without a word each.
+      worker.claim(4)
       worker.die(-9)
       for (const caller of callers.slice(1, 4)) {
         assert.strictEqual(reasonOf(yield* Fiber.await(caller))._tag, "WorkerCrashedError")

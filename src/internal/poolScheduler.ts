@@ -192,8 +192,9 @@ export const failInFlight = (worker: Worker, error: ProcessPoolError): void => {
 }
 
 /**
- * A worker's note that it may have begun the jobs sent to it up to `through` (tiny ones,
- * whose answers it sends in groups): they count as begun if it dies.
+ * A worker's note that it may have begun the jobs sent to it up to `through` (the one it
+ * begins, and tiny ones after it whose answers it sends in groups): they count as begun
+ * if it dies.
  */
 export const claim = (worker: Worker, through: number): void => {
   for (const job of worker.inFlight.values()) {
@@ -205,21 +206,17 @@ export const claim = (worker: Worker, through: number): void => {
 }
 
 /**
- * A worker died: the jobs it may have begun (those it claimed, and the first after them:
- * it begins a job only once those before it are answered or claimed) fail with `error`,
- * its cancelled ones are done, and those it had not begun are given back, in the order
- * they were sent, to be queued again (or failed): they never ran, and will run once.
+ * A worker died: the jobs it may have begun (those it claimed: it begins a job only once
+ * its claim is in the kernel) fail with `error`, its cancelled ones are done, and those it
+ * had not begun are given back, in the order they were sent, to be queued again (or
+ * failed): they never ran, and will run once.
  */
 export const takeBack = (worker: Worker, error: ProcessPoolError): Array<Job> => {
   const notBegun: Array<Job> = []
-  let first = true
   for (const job of worker.inFlight.values()) {
     const state = job.state
-    const claimed = (state._tag === "Running" || state._tag === "Cancelling") && state.claimed
-    const begun = claimed || first
-    if (!claimed) first = false
     if (state._tag === "Cancelling") stopped(job, state)
-    else if (begun) finish(job, allFail(job.args.length, error))
+    else if (state._tag === "Running" && state.claimed) finish(job, allFail(job.args.length, error))
     else notBegun.push(job)
   }
   worker.inFlight.clear()

@@ -167,10 +167,9 @@ export class Worker {
   readonly running: JobState.Running = { _tag: "Running", worker: this, claimed: false }
   /**
    * The state of its jobs that it said it may have begun. A worker begins a job only once
-   * every job sent before it is answered or claimed, in what the pool has read: so when it
-   * dies, its claimed jobs and the first unclaimed one may have begun (they fail), and the
-   * others had not (they run elsewhere). It claims jobs ahead only for tiny ones, whose
-   * answers it sends in groups.
+   * its claim on it is in the kernel: so when it dies, its claimed jobs may have begun
+   * (they fail), and the others had not (they run elsewhere). It claims tiny jobs in
+   * groups, with the answers to those before them.
    */
   readonly claimed: JobState.Running = { _tag: "Running", worker: this, claimed: true }
   /** The pool asked it to end (closed or killed it): its end is no crash. */

@@ -276,32 +276,28 @@ export const runWorker = (
     const claimed = new Set<number>()
     /**
      * Should this worker die, its pool must know which chunks it may have begun: those it
-     * claimed, and the first after them (poolState.ts, `Worker.claimed`). So a chunk begins
-     * only once every chunk before it is answered, in the kernel, or claimed: before it, the
-     * answers so far are written (as they would be anyway before a chunk that may take a
-     * while: see `isTiny`). A tiny chunk claims the tiny ones after it, up to `claimMs` of
-     * work, which then begin with no write each (their answers go together). Returns
-     * whether the chunk may begin now, or once what was written reached the kernel.
+     * claimed (poolState.ts, `Worker.claimed`); every other chunk it was sent runs on
+     * another worker. So a chunk begins only once it is claimed in the kernel: a chunk
+     * sent to a worker that was already dead (killed while idle, say) is never claimed
+     * and runs elsewhere. The claim goes in the same write as the answers so far. A tiny
+     * chunk claims the tiny ones after it, up to `claimMs` of work, which then begin with
+     * no write each (their answers go together). Returns whether the chunk may begin now,
+     * or once what was written reached the kernel.
      */
     const announce = (chunk: PoolProtocol.Chunk): boolean => {
       if (claimed.delete(chunk.id)) return true
+      let through = chunk.id
       if (isTiny(chunk)) {
         let ms = expectedMs(chunk)
-        let previous = chunk.id
-        let through: number | undefined
         for (const next of backlog.values()) {
           if (!isTiny(next) || (ms += expectedMs(next)) > claimMs) break
           claimed.add(next.id)
-          // The last one claimed is the first after the claim: the one it may begin unsaid.
-          through = previous
-          previous = next.id
-        }
-        if (through !== undefined) {
-          flush()
-          link.send({ _tag: "Started", through })
-          unwritten = true
+          through = next.id
         }
       }
+      flush()
+      link.send({ _tag: "Started", through })
+      unwritten = true
       flush(true)
       return !unwritten
     }
