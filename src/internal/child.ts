@@ -73,6 +73,9 @@ export const main = (): void => {
   const exit = (code: number) => {
     if (exiting !== undefined) return
     exiting = code
+    // The parent is gone already: nothing to wait for, and a raw handle the target left
+    // open (an interval, a socket) must not keep an orphan alive.
+    if (connection.isClosed()) return process.exit(code)
     connection.end()
   }
 
@@ -165,6 +168,7 @@ export const main = (): void => {
       // Die by the signal itself, so the parent sees -N, once the parent has read our last
       // messages (the finalizers' logs): as for an exit, we wait for its end, but not long.
       dyingBy = signal
+      if (connection.isClosed()) return RunMain.dieBySignal(signal)
       connection.end()
       setTimeout(() => RunMain.dieBySignal(signal), flushTimeout).unref()
       return
