@@ -70,6 +70,13 @@ export interface Options<Args> {
   readonly args?: Args | undefined
   /** Defaults to `Process-N` (or `<Kind>-N`), counted per parent in creation order. */
   readonly name?: string | undefined
+  /**
+   * A daemon child is terminated, not joined, when its scope closes. Default: the flag
+   * of the process that makes it (`false` in the main program, so a process made inside
+   * a daemon child is a daemon too).
+   *
+   * **Python** `Process.daemon` defaults to `current_process().daemon`.
+   */
   readonly daemon?: boolean | undefined
   /** How long `terminate` waits after SIGTERM before SIGKILL. Default: 5 seconds. */
   readonly gracePeriod?: Duration.Input | undefined

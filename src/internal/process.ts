@@ -87,7 +87,8 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     this.options = options
     this.identity = Current.nextIdentity()
     this.name = options.name ?? `${target.kind}-${this.identity.join(":")}`
-    this.daemon = options.daemon ?? false
+    // Python: `daemon` defaults to the creating process's own flag.
+    this.daemon = options.daemon ?? (Current.state.role._tag === "Child" && Current.state.role.self.daemon)
   }
 
   get pid(): number | undefined {
