@@ -76,14 +76,19 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   readonly target: Target.Any
   readonly parentPid: number = process.pid
   readonly identity: ReadonlyArray<number>
-  readonly options: Process.Options<unknown>
+  /** How to spawn it, without the arguments (see `args`). */
+  readonly options: Omit<Process.Options<unknown>, "args">
+  /** The arguments until they are encoded for the child: the handle does not keep them alive after. */
+  args: unknown
   state: State = { _tag: "Initial" }
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
-  readonly outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
+  /** What the target produced, until the process's scope closes: then `released`, so a kept handle does not keep it alive. */
+  outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
 
-  constructor(target: Target.Any, options: Process.Options<unknown>) {
+  constructor(target: Target.Any, { args, ...options }: Process.Options<unknown>) {
     this.target = target
+    this.args = args
     this.options = options
     this.identity = Current.nextIdentity()
     this.name = options.name ?? `${target.kind}-${this.identity.join(":")}`
@@ -168,12 +173,14 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   if (impl.state._tag !== "Initial") {
     return yield* Effect.die(new Error(`cannot start a process twice: ${impl}`))
   }
-  const args = internalTarget.codecs(impl.target).encodeArgs(impl.options.args)
+  const args = internalTarget.codecs(impl.target).encodeArgs(impl.args)
   if (Exit.isFailure(args)) {
     return yield* Effect.fail(
       impl.error(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     )
   }
+  // Encoded: the child gets its own copy, and the caller's object is theirs alone again.
+  impl.args = undefined
   const scope = yield* Effect.scope
   const start = encodeStart({
     _tag: "Start",
@@ -191,7 +198,7 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   const inbox = yield* Queue.unbounded<Lifecycle.Incoming, Cause.Done>()
   const context = yield* Effect.context<never>()
   const ackFileLimit = yield* AckFile.Limit
-  const connection = yield* Effect.uninterruptible(Spawn.spawnChild(impl, inbox, start, { context, ackFileLimit }, extension))
+  const connection = yield* Effect.uninterruptible(Spawn.spawnChild(impl, inbox, { message: start }, { context, ackFileLimit }, extension))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(Lifecycle.readChannel(impl, connection, inbox), scope)
@@ -318,4 +325,14 @@ const release = <A, E>(
     }
     // Let the reader re-emit the child's last logs before the scope moves on.
     yield* Deferred.await(self.outcome).pipe(Effect.exit)
+    // The scope is done with the process: a handle kept after it (in a list of past
+    // workers, say) holds its name, pid and exit code, not its result.
+    const outcome = Deferred.makeUnsafe<A, E | ProcessError>()
+    Deferred.doneUnsafe(outcome, released)
+    self.outcome = outcome
   })
+
+/** What `result` gives once the process's scope has closed. */
+const released = Exit.die(
+  new Error("the result of a process is released when the scope that started it closes: read it before")
+)

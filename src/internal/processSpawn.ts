@@ -51,7 +51,11 @@ export const defaultExecArgv = (): ReadonlyArray<string> => process.execArgv.fil
 export const spawnChild = <A, E>(
   self: ProcessImpl<A, E>,
   inbox: Queue.Queue<Lifecycle.Incoming, Cause.Done>,
-  start: Schema.Json,
+  /**
+   * The child's `Start`, taken out of its box once written: the handlers made here live as
+   * long as the child's channel, and must not keep the arguments in it alive.
+   */
+  start: { message: Schema.Json | undefined },
   { ackFileLimit, context }: { readonly context: Context.Context<never>; readonly ackFileLimit: number },
   extension: Extension | undefined
 ) =>
@@ -97,7 +101,9 @@ export const spawnChild = <A, E>(
     extension?.connect(connection)
     self.state = { _tag: "Running", child, pid, connection, signalled: false, escalation: undefined }
     try {
-      connection.send(start)
+      const message = start.message
+      start.message = undefined
+      if (message !== undefined) connection.send(message)
     } catch (error) {
       // The arguments cannot be written (their JSON is longer than V8 can make a string):
       // the child goes before it starts, and the spawn fails as for arguments that do not encode.
