@@ -80,10 +80,31 @@ export interface Options<Args> {
   readonly daemon?: boolean | undefined
   /** How long `terminate` waits after SIGTERM before SIGKILL. Default: 5 seconds. */
   readonly gracePeriod?: Duration.Input | undefined
-  /** Added to (not replacing) the parent's environment; `undefined` removes a variable. */
+  /** Set on top of what the child inherits (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
+  /**
+   * What the child inherits of this process's environment: `true` (the default, as in
+   * Python) all of it; `false` nothing; a list of names, those only. When not all of it,
+   * the child still gets what it needs to run as this process does: `PATH`, and the
+   * module-loading flags of `NODE_OPTIONS` (see {@link defaultExecArgv}); `env` can
+   * override or remove those too.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "effect-multiprocessing"
+   * import { worker } from "./worker.ts"
+   *
+   * // Only LANG and TZ of this process's environment, plus one variable of its own: no secrets.
+   * const p = Process.spawn(worker, { inheritEnv: ["LANG", "TZ"], env: { WORKER_MODE: "batch" } })
+   * ```
+   */
+  readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
-  /** Node flags for the child. Default: the parent's, minus debugger flags such as `--inspect`. */
+  /**
+   * Node flags for the child, exactly. Default: this process's flags that decide how
+   * modules load (see {@link defaultExecArgv}); resource limits such as
+   * `--max-old-space-size` are not passed on: give them here.
+   */
   readonly execArgv?: ReadonlyArray<string> | undefined
 }
 
@@ -114,9 +135,16 @@ export interface Info {
 export const isProcess: (u: unknown) => u is Process<unknown, unknown> = internal.isProcess
 
 /**
- * The Node flags a child gets when `execArgv` is not given: this process's own, minus
- * debugger flags (`--inspect`, `--inspect-brk`, `--debug-port`...), whose port the child
- * would try to bind again.
+ * The Node flags a child gets when `execArgv` is not given: those of this process's own
+ * that decide how modules are found and loaded, so that the child imports its target as
+ * this process would (`--import`, `--require`, `--loader`, `--conditions`, the TypeScript
+ * and module-format switches such as `--experimental-strip-types` and their `--no-` forms,
+ * `--preserve-symlinks`), and the permission model's flags (`--permission`,
+ * `--allow-fs-read`...), which a child must not escape. Everything else stays with this
+ * process: resource limits (`--max-old-space-size`, `--stack-size`), debugger flags (whose
+ * port the child would bind again), `--env-file`, warning switches.
+ *
+ * **Python** a spawned child runs with the interpreter's own flags.
  *
  * @since 0.1.0
  * @category getters

@@ -92,11 +92,14 @@ export interface Options<InitArgs = any> {
   readonly gracePeriod?: Duration.Input | undefined
   /** Workers dying before they are ready this many times in a row fail the pool. Default: 5. */
   readonly crashLoopLimit?: number | undefined
-  /** The workers' environment: added to (not replacing) this process's; `undefined` removes a variable. */
+  /** Set on top of what the workers inherit (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
+  /** What the workers inherit of this process's environment, as `Process.Options.inheritEnv`. Default: all of it. */
+  readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
   /**
    * Node flags for the workers (a heap limit: `["--max-old-space-size=512"]`). Default: this
-   * process's own, minus debugger flags such as `--inspect`.
+   * process's flags that decide how modules load (see `Process.defaultExecArgv`); resource
+   * limits are not passed on.
    */
   readonly execArgv?: ReadonlyArray<string> | undefined
 }

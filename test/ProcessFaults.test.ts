@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { Process } from "../src/index.ts"
+import { Process, ProcessPool } from "../src/index.ts"
 import * as F from "./fixtures/fault-targets.ts"
 
 /** A full, forced collection, in a later turn: a `WeakRef` read in this turn keeps its target alive until the turn ends. */
@@ -74,6 +74,140 @@ describe("Process faults", () => {
         const late = yield* Effect.exit(Process.result(p))
         assert.isTrue(Exit.hasDies(late), "reading a released result is a defect")
       }))
+  })
+
+  describe("what a child inherits", () => {
+    /** Runs `effect` with this process's environment and Node flags changed, and puts them back after. */
+    const withParent = <A, E, R>(
+      change: { readonly env?: Record<string, string>; readonly execArgv?: ReadonlyArray<string> },
+      effect: Effect.Effect<A, E, R>
+    ) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const saved = { env: { ...process.env }, execArgv: process.execArgv }
+          Object.assign(process.env, change.env)
+          if (change.execArgv !== undefined) {
+            Object.defineProperty(process, "execArgv", { value: change.execArgv, configurable: true })
+          }
+          return saved
+        }),
+        () => effect,
+        (saved) =>
+          Effect.sync(() => {
+            for (const name of Object.keys(process.env)) if (!(name in saved.env)) delete process.env[name]
+            Object.assign(process.env, saved.env)
+            Object.defineProperty(process, "execArgv", { value: saved.execArgv, configurable: true })
+          })
+      )
+
+    it.live("by default a child inherits the whole environment, as in Python", () =>
+      withParent(
+        { env: { EMP_FAULT_SECRET: "hunter2" } },
+        Effect.gen(function*() {
+          const seen = yield* Process.run(F.startedWith, { env: { EMP_FAULT_ADDED: "yes" } })
+          assert.strictEqual(seen.env["EMP_FAULT_SECRET"], "hunter2")
+          assert.strictEqual(seen.env["EMP_FAULT_ADDED"], "yes")
+        })
+      ))
+
+    it.live("inheritEnv: false passes nothing but PATH and the loading flags of NODE_OPTIONS; env is still set", () =>
+      withParent(
+        {
+          env: {
+            EMP_FAULT_SECRET: "hunter2",
+            NODE_OPTIONS: `--max-old-space-size=300 --conditions="emp fault" --stack-size=900`
+          }
+        },
+        Effect.gen(function*() {
+          const seen = yield* Process.run(F.startedWith, { inheritEnv: false, env: { EMP_FAULT_ADDED: "yes" } })
+          assert.isUndefined(seen.env["EMP_FAULT_SECRET"])
+          assert.isUndefined(seen.env["HOME"])
+          assert.strictEqual(seen.env["PATH"], process.env["PATH"])
+          assert.strictEqual(seen.env["EMP_FAULT_ADDED"], "yes")
+          assert.strictEqual(seen.env["NODE_OPTIONS"], `--conditions="emp fault"`)
+          assert.deepStrictEqual(
+            Object.keys(seen.env).filter((name) => !["PATH", "NODE_OPTIONS", "EMP_FAULT_ADDED", "NODE_COMPILE_CACHE"].includes(name)),
+            []
+          )
+        })
+      ))
+
+    it.live("inheritEnv: a list passes those names only; env can remove what is kept", () =>
+      withParent(
+        { env: { EMP_FAULT_SECRET: "hunter2", EMP_FAULT_PUBLIC: "ok" } },
+        Effect.gen(function*() {
+          const seen = yield* Process.run(F.startedWith, {
+            inheritEnv: ["EMP_FAULT_PUBLIC", "EMP_FAULT_UNSET"],
+            env: { PATH: undefined }
+          })
+          assert.strictEqual(seen.env["EMP_FAULT_PUBLIC"], "ok")
+          assert.isUndefined(seen.env["EMP_FAULT_SECRET"])
+          assert.isFalse("EMP_FAULT_UNSET" in seen.env)
+          assert.isUndefined(seen.env["PATH"])
+        })
+      ))
+
+    it.live("a pool's workers take inheritEnv too", () =>
+      withParent(
+        { env: { EMP_FAULT_SECRET: "hunter2", EMP_FAULT_PUBLIC: "ok" } },
+        Effect.gen(function*() {
+          const pool = yield* ProcessPool.make({ size: 2, inheritEnv: ["EMP_FAULT_PUBLIC"] })
+          const seen = yield* ProcessPool.map(pool, F.startedWithTask, [1, 2, 3, 4], { chunkSize: 1 })
+          for (const { env } of seen) {
+            assert.strictEqual(env["EMP_FAULT_PUBLIC"], "ok")
+            assert.isUndefined(env["EMP_FAULT_SECRET"])
+          }
+        }).pipe(Effect.scoped)
+      ))
+
+    it("the default Node flags are the module-loading ones, each with its value", () => {
+      const parent = [
+        "--max-old-space-size=64",
+        "--import",
+        "./register.ts",
+        "--stack-size",
+        "2000",
+        "--inspect=0",
+        "--conditions=development",
+        "-r",
+        "./preload.cjs",
+        "--no-experimental-strip-types",
+        "--env-file=.env",
+        "--experimental-loader=./loader.mjs",
+        "--permission",
+        "--allow-fs-read=/srv"
+      ]
+      const saved = process.execArgv
+      try {
+        Object.defineProperty(process, "execArgv", { value: parent, configurable: true })
+        assert.deepStrictEqual(Process.defaultExecArgv(), [
+          "--import",
+          "./register.ts",
+          "--conditions=development",
+          "-r",
+          "./preload.cjs",
+          "--no-experimental-strip-types",
+          "--experimental-loader=./loader.mjs",
+          "--permission",
+          "--allow-fs-read=/srv"
+        ])
+      } finally {
+        Object.defineProperty(process, "execArgv", { value: saved, configurable: true })
+      }
+    })
+
+    it.live("a child gets the parent's loading flags but not its heap limit", () =>
+      withParent(
+        { execArgv: ["--max-old-space-size=64", "--conditions=emp-fault"] },
+        Effect.gen(function*() {
+          const seen = yield* Process.run(F.startedWith)
+          assert.deepStrictEqual(seen.execArgv, ["--conditions=emp-fault"])
+          // Given explicitly, the limit is the child's: it then has a smaller heap than without.
+          const limited = yield* Process.run(F.startedWith, { execArgv: ["--max-old-space-size=64"] })
+          assert.deepStrictEqual(limited.execArgv, ["--max-old-space-size=64"])
+          assert.isBelow(limited.heapLimit, seen.heapLimit)
+        })
+      ))
   })
 })
 

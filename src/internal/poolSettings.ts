@@ -21,6 +21,7 @@ export interface Settings {
   readonly crashLoopLimit: number
   readonly env: Record<string, string | undefined> | undefined
   readonly execArgv: ReadonlyArray<string> | undefined
+  readonly inheritEnv: boolean | ReadonlyArray<string> | undefined
 }
 
 /** Why an option is not a positive integer (or Infinity, where allowed), if it is not. */
@@ -61,6 +62,7 @@ export const validate = (options: ProcessPool.Options | undefined, cpus: number)
     gracePeriod: Duration.fromInputUnsafe(options?.gracePeriod ?? "2 seconds"),
     crashLoopLimit: options?.crashLoopLimit ?? 5,
     env: options?.env,
-    execArgv: options?.execArgv
+    execArgv: options?.execArgv,
+    inheritEnv: options?.inheritEnv
   }
 }

@@ -31,6 +31,7 @@ export interface WorkerOptions {
   /** Added to this process's environment. */
   readonly env: Record<string, string | undefined> | undefined
   readonly execArgv: ReadonlyArray<string> | undefined
+  readonly inheritEnv: boolean | ReadonlyArray<string> | undefined
   /** How long `close` waits after SIGTERM before SIGKILL. */
   readonly gracePeriod: Duration.Duration
 }
@@ -98,7 +99,8 @@ export const makeWorker = (target: Target.Any): MakeWorker => (options, handlers
     daemon: true,
     gracePeriod: options.gracePeriod,
     env: options.env,
-    execArgv: options.execArgv
+    execArgv: options.execArgv,
+    inheritEnv: options.inheritEnv
   })
   // Registered on its connection before anything is read; what the connection cannot
   // read (not JSON, an unknown tag, a misfit) is unreadable too.

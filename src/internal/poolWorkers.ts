@@ -23,6 +23,7 @@ export const spawn = (pool: PoolImpl): Effect.Effect<void> =>
       initializer: settings.initializer,
       env: settings.env,
       execArgv: settings.execArgv,
+      inheritEnv: settings.inheritEnv,
       gracePeriod: settings.gracePeriod
     }, {
       onMessage: (message) => onMessage(pool, worker, message),
