@@ -114,6 +114,29 @@ export class ConnectionLostError extends Schema.TaggedError<ConnectionLostError>
 }) {}
 
 /**
+ * The child died of V8 heap exhaustion: it was aborted (SIGABRT, `exitCode` -6) after
+ * V8 reported that the JavaScript heap was out of memory. `heapLimit` is the heap limit
+ * the child reported when it became ready, in bytes (absent if it died before); raise it
+ * with `execArgv: ["--max-old-space-size=<MiB>"]`.
+ *
+ * **Python** a process that runs out of memory gets a `MemoryError` it may catch; in
+ * Node an exhausted heap is fatal, and this is how the parent hears of it.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class OutOfMemoryError extends Schema.TaggedError<OutOfMemoryError>()("OutOfMemoryError", {
+  heapLimit: Schema.optional(Schema.Number),
+  exitCode: Schema.Int,
+  signal: Schema.String
+}) {
+  override get message(): string {
+    const limit = this.heapLimit === undefined ? "" : ` (heap limit ${Math.round(this.heapLimit / 2 ** 20)} MiB)`
+    return `ran out of memory${limit}: the JavaScript heap is exhausted, killed by ${this.signal}`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -125,6 +148,7 @@ export type ProcessErrorReason =
   | EncodeError
   | DecodeError
   | ConnectionLostError
+  | OutOfMemoryError
 
 /**
  * @since 0.1.0
@@ -137,7 +161,8 @@ export const ProcessErrorReason = Schema.Union([
   UncaughtError,
   EncodeError,
   DecodeError,
-  ConnectionLostError
+  ConnectionLostError,
+  OutOfMemoryError
 ])
 
 /**

@@ -8,8 +8,10 @@ import * as Vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
-import { Process, ProcessPool } from "../src/index.ts"
+import * as Cause from "effect/Cause"
+import { Process, ProcessError, ProcessPool, ProcessPoolError } from "../src/index.ts"
 import * as F from "./fixtures/fault-targets.ts"
 
 /** A full, forced collection, in a later turn: a `WeakRef` read in this turn keeps its target alive until the turn ends. */
@@ -20,6 +22,30 @@ const collect = Effect.promise(() => new Promise<void>((resolve) => setImmediate
     gc()
   }))
 )
+
+/** The ProcessError reason of a failed exit, or a test failure. */
+const reasonOf = <A, E>(exit: Exit.Exit<A, E>) => {
+  assert.isTrue(Exit.isFailure(exit), "expected a failure")
+  const error = Cause.squash((exit as Exit.Failure<A, E>).cause)
+  assert.isTrue(ProcessError.isProcessError(error), `expected a ProcessError, got ${String(error)}`)
+  return (error as ProcessError.ProcessError).reason
+}
+
+/** Runs `effect` with what this process writes on stderr also recorded. */
+const recordingStderr = <A, E, R>(effect: (written: () => string) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const chunks: Array<string> = []
+      const write = process.stderr.write
+      process.stderr.write = function(this: NodeJS.WriteStream, chunk: unknown, ...rest: Array<any>) {
+        chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"))
+        return write.call(this, chunk as string, ...rest)
+      } as typeof process.stderr.write
+      return { write, chunks }
+    }),
+    ({ chunks }) => effect(() => chunks.join("")),
+    ({ write }) => Effect.sync(() => { process.stderr.write = write })
+  )
 
 const numbers = () => ({ values: Array.from({ length: 1000 }, (_, i) => i) })
 
@@ -208,6 +234,63 @@ describe("Process faults", () => {
           assert.isBelow(limited.heapLimit, seen.heapLimit)
         })
       ))
+  })
+
+  describe("out of memory", () => {
+    it.live("a child that exhausts its heap fails with an OutOfMemoryError that names its heap limit; its stderr still reaches ours", () =>
+      recordingStderr((written) =>
+        Effect.gen(function*() {
+          const p = yield* Process.spawn(F.exhaustHeap, { execArgv: ["--max-old-space-size=32"] })
+          const reason = reasonOf(yield* Effect.exit(Process.result(p)))
+          assert.strictEqual(reason._tag, "OutOfMemoryError", String(reason))
+          if (reason._tag !== "OutOfMemoryError") return
+          assert.strictEqual(reason.exitCode, -6)
+          assert.strictEqual(reason.signal, "SIGABRT")
+          // V8's limit for a 32 MiB old space: more than 32 MiB (young space too), far less than a default heap.
+          assert.isAbove(reason.heapLimit!, 32 * 2 ** 20)
+          assert.isBelow(reason.heapLimit!, 512 * 2 ** 20)
+          assert.match(reason.message, /ran out of memory \(heap limit \d+ MiB\)/)
+          assert.strictEqual(yield* Process.join(p), -6)
+          assert.include(written(), "JavaScript heap out of memory")
+        }).pipe(Effect.scoped)
+      ))
+
+    it.live("an abort with memory to spare stays a SignalError", () =>
+      recordingStderr((written) =>
+        Effect.gen(function*() {
+          const reason = reasonOf(yield* Effect.exit(Process.run(F.abort)))
+          assert.strictEqual(reason._tag, "SignalError", String(reason))
+          assert.include(written(), "about to abort; not out of memory")
+        })
+      ))
+
+    it.live("an OutOfMemoryError round-trips through its Schema", () =>
+      Effect.gen(function*() {
+        const Codec = Schema.toCodecJson(ProcessError.ProcessError)
+        const error = new ProcessError.ProcessError({
+          process: "Process-1",
+          pid: 42,
+          reason: new ProcessError.OutOfMemoryError({ heapLimit: 50331648, exitCode: -6, signal: "SIGABRT" })
+        })
+        const back = Schema.decodeUnknownSync(Codec)(Schema.encodeSync(Codec)(error))
+        assert.deepStrictEqual(back.reason, error.reason)
+        assert.strictEqual(back.message, "process Process-1 (pid 42): ran out of memory (heap limit 48 MiB): the JavaScript heap is exhausted, killed by SIGABRT")
+      }))
+
+    it.live("a pool worker that runs out of memory fails its task with a WorkerCrashedError caused by an OutOfMemoryError", () =>
+      Effect.gen(function*() {
+        const pool = yield* ProcessPool.make({ size: 1, execArgv: ["--max-old-space-size=32"] })
+        const exit = yield* Effect.exit(ProcessPool.run(pool, F.exhaustHeapTask, 1))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
+        assert.isTrue(ProcessPoolError.isProcessPoolError(error), String(error))
+        const reason = (error as ProcessPoolError.ProcessPoolError).reason
+        assert.strictEqual(reason._tag, "WorkerCrashedError", String(reason))
+        if (reason._tag !== "WorkerCrashedError") return
+        assert.strictEqual(reason.exitCode, -6)
+        assert.strictEqual(reason.cause?._tag, "OutOfMemoryError")
+        assert.match(reason.message, /ran out of memory/)
+      }).pipe(Effect.scoped))
   })
 })
 

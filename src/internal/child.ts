@@ -5,6 +5,7 @@
  * signal that stopped it).
  */
 import * as Net from "node:net"
+import * as V8 from "node:v8"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -93,6 +94,9 @@ export const main = (): void => {
   }
   process.on("uncaughtException", onUncaught)
   process.on("unhandledRejection", onUncaught)
+  // Our stderr is a pipe to the parent, which forwards it: once the parent is gone, what
+  // we still write there has no reader, and that is no error of the target's.
+  process.stderr.on("error", () => {})
 
   const run = async (start: Messages.Start) => {
     Current.becomeChild({
@@ -122,7 +126,7 @@ export const main = (): void => {
       return fail(new DecodeError({ payload: "arguments", message }), message)
     }
     const announce = Effect.sync(() => {
-      send({ _tag: "Ready" })
+      send({ _tag: "Ready", heapLimit: V8.getHeapStatistics().heap_size_limit })
       // Out before the target runs: a target that spins or exits at once must not hide it.
       connection.flush()
     })

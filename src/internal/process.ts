@@ -83,6 +83,13 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   state: State = { _tag: "Initial" }
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
+  /** The child's V8 heap limit in bytes, as it said when it became ready. */
+  heapLimit: number | undefined = undefined
+  /** What the child's stderr showed of its end, read as it is forwarded (see processSpawn.ts). */
+  readonly stderr: { outOfMemory: boolean; readonly ended: Deferred.Deferred<void> } = {
+    outOfMemory: false,
+    ended: Deferred.makeUnsafe<void>()
+  }
   /** What the target produced, until the process's scope closes: then `released`, so a kept handle does not keep it alive. */
   outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
 

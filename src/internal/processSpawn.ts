@@ -182,8 +182,9 @@ export const spawnChild = <A, E>(
       child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {
         cwd: options.cwd,
         env: childEnv(options.env, options.inheritEnv),
-        // stdin is closed in the child, as in Python; stdout and stderr are shared.
-        stdio: ["ignore", "inherit", "inherit", "pipe"],
+        // stdin is closed in the child, as in Python; stdout is shared; stderr is passed on
+        // by us, so that we can tell a death by heap exhaustion from any other abort.
+        stdio: ["ignore", "inherit", "pipe", "pipe"],
         detached: !Current.isChild()
       })
     } catch (error) {
@@ -195,6 +196,7 @@ export const spawnChild = <A, E>(
       child.once("error", (error) => notSpawned(self.error(new SpawnError({ message: errorMessage(error) }))))
       return
     }
+    forwardStderr(self.stderr, child.stdio[2] as Net.Socket)
     const socket = child.stdio[3] as Net.Socket
     const connection = Connection.make(socket, {
       peer: `process ${self.name} (pid ${pid})`,
@@ -240,6 +242,37 @@ export const spawnChild = <A, E>(
     })
     child.once("spawn", () => resume(Effect.succeed(connection)))
   })
+
+/**
+ * What V8 and Node write on stderr when they abort for lack of memory: "FATAL ERROR: Reached
+ * heap limit Allocation failed - JavaScript heap out of memory" (and its variants), or V8's
+ * own "Fatal JavaScript out of memory" / "Fatal process out of memory".
+ */
+const outOfMemoryMarkers = ["JavaScript heap out of memory", "Fatal JavaScript out of memory", "Fatal process out of memory"]
+  .map((marker) => Buffer.from(marker))
+const markerCarry = Math.max(...outOfMemoryMarkers.map((marker) => marker.length)) - 1
+
+/**
+ * Passes the child's stderr on to ours, byte for byte, and watches it for V8's
+ * out-of-memory message: nothing of it is kept but the last few bytes of each read, so
+ * that a message split across two reads is still seen. The pipe does not keep this
+ * process alive (a helper the child left behind may hold it open).
+ */
+const forwardStderr = (watch: ProcessImpl<unknown, unknown>["stderr"], stderr: Net.Socket) => {
+  let carry = Buffer.alloc(0)
+  stderr.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk)
+    if (watch.outOfMemory) return
+    const seam = Buffer.concat([carry, chunk.subarray(0, markerCarry)])
+    if (outOfMemoryMarkers.some((marker) => chunk.includes(marker) || seam.includes(marker))) {
+      watch.outOfMemory = true
+    }
+    carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - markerCarry)))
+  })
+  stderr.on("error", () => {})
+  stderr.on("close", () => Deferred.doneUnsafe(watch.ended, Exit.void))
+  stderr.unref()
+}
 
 /**
  * Destroys a dead child's channel if nothing arrives on it for `channelCloseGrace` ms. Each
