@@ -101,6 +101,22 @@ export interface Options<Args> {
   readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
   /**
+   * The largest payload, in bytes as JSON, that may cross between this process and the
+   * child: its arguments, its success or typed error. A payload over it fails where it
+   * is encoded, before anything is written, with a `PayloadTooLargeError` (the arguments:
+   * before the child is spawned; a result: in the child, and the parent gets the
+   * error). Given explicitly, it also bounds the channel between the two: each side
+   * refuses any message over it (plus 1 MiB for the envelope), so that neither can make
+   * the other allocate more; set it above a batch of queue items the child may move
+   * (batches are counted in items).
+   *
+   * Default: 64 MiB, for the payloads only. A payload costs a few times its size at its
+   * peak (JSON text in the sender, socket buffers, the parsed value in the receiver), so
+   * this keeps a message in the hundreds of MB across both processes; pass larger data
+   * by reference (a file), or raise the limit. `Infinity` turns it off.
+   */
+  readonly maxMessageBytes?: number | undefined
+  /**
    * Node flags for the child, exactly. Default: this process's flags that decide how
    * modules load (see {@link defaultExecArgv}); resource limits such as
    * `--max-old-space-size` are not passed on: give them here.

@@ -103,6 +103,24 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
 }) {}
 
 /**
+ * A payload is larger than the `maxMessageBytes` of the process it would cross to or
+ * from: it was refused where it was encoded, before anything was written. `size` is its
+ * size in bytes as JSON (or at least that: the count stops past the limit).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeError>()("PayloadTooLargeError", {
+  payload: Payload,
+  size: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `the ${this.payload} take at least ${this.size} bytes, over the limit of ${this.limit} (maxMessageBytes)`
+  }
+}
+
+/**
  * The channel to the child closed while the child was still running, and no result
  * came through it.
  *
@@ -149,6 +167,7 @@ export type ProcessErrorReason =
   | DecodeError
   | ConnectionLostError
   | OutOfMemoryError
+  | PayloadTooLargeError
 
 /**
  * @since 0.1.0
@@ -162,7 +181,8 @@ export const ProcessErrorReason = Schema.Union([
   EncodeError,
   DecodeError,
   ConnectionLostError,
-  OutOfMemoryError
+  OutOfMemoryError,
+  PayloadTooLargeError
 ])
 
 /**

@@ -262,10 +262,13 @@ describe("Process", () => {
           const reason = reasonOf(yield* Effect.exit(Process.spawn(T.takesAnything, { args })))
           assert.strictEqual(reason._tag, "EncodeError")
         }
-        // Nor arguments whose JSON is longer than V8 makes a string (~512 M characters).
+        // Nor arguments whose JSON is longer than V8 makes a string (~512 M characters), with
+        // no maxMessageBytes to refuse them first.
         const before = (yield* Process.activeChildren).length
         const big = "x".repeat(300_000_000)
-        const reason = reasonOf(yield* Effect.exit(Process.spawn(T.takesAnything, { args: [big, big] })))
+        const reason = reasonOf(
+          yield* Effect.exit(Process.spawn(T.takesAnything, { args: [big, big], maxMessageBytes: Infinity }))
+        )
         assert.strictEqual(reason._tag, "EncodeError")
         assert.include(reason.message, "too large to send")
         assert.strictEqual((yield* Process.activeChildren).length, before)

@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
 import { Process, ProcessError, ProcessPool, ProcessPoolError } from "../src/index.ts"
+import * as PayloadSize from "../src/internal/payloadSize.ts"
 import * as F from "./fixtures/fault-targets.ts"
 
 /** A full, forced collection, in a later turn: a `WeakRef` read in this turn keeps its target alive until the turn ends. */
@@ -291,6 +292,104 @@ describe("Process faults", () => {
         assert.strictEqual(reason.cause?._tag, "OutOfMemoryError")
         assert.match(reason.message, /ran out of memory/)
       }).pipe(Effect.scoped))
+  })
+
+  describe("payload limits", () => {
+    it("a payload is measured as its JSON's UTF-8 bytes, and the count stops past the limit", () => {
+      const values: Array<unknown> = [
+        0,
+        -17,
+        123456789,
+        true,
+        false,
+        null,
+        "",
+        "héllo wörld ✓ 𝄞",
+        [],
+        {},
+        [1, "two", [3], { four: 4 }],
+        { a: 1, "ключ": ["x", null, { deep: [true] }], skipped: undefined }
+      ]
+      for (const value of values) {
+        assert.strictEqual(PayloadSize.measure(value, Infinity), Buffer.byteLength(JSON.stringify(value)), JSON.stringify(value))
+      }
+      // A fraction is counted at its longest: never under what JSON writes.
+      assert.isAtLeast(PayloadSize.measure([Math.PI, 1e-300], Infinity), Buffer.byteLength(JSON.stringify([Math.PI, 1e-300])))
+      // Binary data by its bytes.
+      assert.strictEqual(PayloadSize.measure(new Uint8Array(1000), Infinity), 1000)
+      // Past the limit, the walk stops: a long array is not walked to its end.
+      const long = Array.from({ length: 100_000 }, () => ({ text: "x".repeat(100) }))
+      const over = PayloadSize.measure(long, 1000)
+      assert.isAbove(over, 1000)
+      assert.isBelow(over, 1000 + 200_000)
+    })
+
+
+    it.live("arguments over maxMessageBytes fail with a PayloadTooLargeError before anything is spawned", () =>
+      Effect.gen(function*() {
+        const before = (yield* Process.activeChildren).length
+        const p = yield* Process.make(F.lengthOf, { args: "a".repeat(5000), maxMessageBytes: 1000 })
+        const reason = reasonOf(yield* Effect.exit(Process.start(p)))
+        assert.strictEqual(reason._tag, "PayloadTooLargeError", String(reason))
+        if (reason._tag !== "PayloadTooLargeError") return
+        assert.strictEqual(reason.payload, "arguments")
+        assert.strictEqual(reason.limit, 1000)
+        assert.isAbove(reason.size, 1000)
+        assert.isUndefined(p.pid)
+        assert.strictEqual((yield* Process.activeChildren).length, before)
+        // Under the limit, the same target runs.
+        assert.strictEqual(yield* Process.run(F.lengthOf, { args: "a".repeat(900), maxMessageBytes: 1000 }), 900)
+      }).pipe(Effect.scoped))
+
+    it.live("the default limit (64 MiB) refuses a 70 MB argument without building its JSON", () =>
+      Effect.gen(function*() {
+        const big = "b".repeat(70_000_000)
+        const heapBefore = process.memoryUsage().heapUsed
+        const reason = reasonOf(yield* Effect.exit(Process.run(F.lengthOf, { args: big })))
+        const grown = process.memoryUsage().heapUsed - heapBefore
+        assert.strictEqual(reason._tag, "PayloadTooLargeError", String(reason))
+        if (reason._tag !== "PayloadTooLargeError") return
+        assert.strictEqual(reason.limit, 64 * 1024 * 1024)
+        // Its JSON text alone would be 70 MB more.
+        assert.isBelow(grown, 32 * 1024 * 1024)
+        assert.strictEqual(big.length, 70_000_000)
+      }))
+
+    it.live("a result over the limit fails in the child, and the parent gets the PayloadTooLargeError", () =>
+      Effect.gen(function*() {
+        const success = reasonOf(yield* Effect.exit(Process.run(F.textOf, { args: 5000, maxMessageBytes: 1000 })))
+        assert.strictEqual(success._tag, "PayloadTooLargeError", String(success))
+        if (success._tag === "PayloadTooLargeError") {
+          assert.strictEqual(success.payload, "success")
+          assert.strictEqual(success.limit, 1000)
+          assert.isAbove(success.size, 1000)
+        }
+        const error = reasonOf(yield* Effect.exit(Process.run(F.textOf, { args: -5000, maxMessageBytes: 1000 })))
+        assert.strictEqual(error._tag, "PayloadTooLargeError", String(error))
+        if (error._tag === "PayloadTooLargeError") assert.strictEqual(error.payload, "error")
+        // Small ones still cross.
+        assert.strictEqual(yield* Process.run(F.textOf, { args: 10, maxMessageBytes: 1000 }), "x".repeat(10))
+        // Infinity: no limit.
+        assert.strictEqual((yield* Process.run(F.textOf, { args: 100_000, maxMessageBytes: Infinity })).length, 100_000)
+      }))
+
+    it.live("the parent's channel refuses a line over the child's limit (plus its envelope) as a protocol error", () =>
+      Effect.gen(function*() {
+        const reason = reasonOf(
+          yield* Effect.exit(Process.run(F.writesLongLine, { args: 3 * 1024 * 1024, maxMessageBytes: 1000 }))
+        )
+        assert.strictEqual(reason._tag, "DecodeError", String(reason))
+        assert.include(reason.message, "longer than", reason.message.slice(0, 300))
+        // The same line is read when the limit allows it.
+        const exit = yield* Effect.exit(Process.run(F.writesLongLine, { args: 3 * 1024 * 1024 }))
+        assert.isTrue(Exit.isSuccess(exit))
+      }))
+
+    it.live("maxMessageBytes must be positive", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(Process.run(F.noop, { maxMessageBytes: 0 }))
+        assert.isTrue(Exit.hasDies(exit))
+      }))
   })
 })
 

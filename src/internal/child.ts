@@ -13,13 +13,21 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Schema from "effect/Schema"
-import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
+import {
+  DecodeError,
+  EncodeError,
+  ExitCodeError,
+  PayloadTooLargeError,
+  type ProcessErrorReason,
+  SpawnError
+} from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Messages from "./lifecycleMessages.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
@@ -35,8 +43,11 @@ export const main = (): void => {
   let name = "child"
   /** Why the parent's messages cannot be trusted any more, once one could not be read. */
   let protocolFailure: DecodeError | undefined
+  const explicitLimit = PayloadSize.fromArgv(process.argv)
+  const maxMessageBytes = explicitLimit ?? PayloadSize.defaultMaxMessageBytes
   const connection = Connection.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
     peer: "the parent process",
+    limits: PayloadSize.channelLimits(explicitLimit),
     objects: Current.state.objects,
     context: Context.empty(),
     onProtocolError(error) {
@@ -155,7 +166,13 @@ export const main = (): void => {
         send(encodeFailed({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) }))
       } else {
         const encoded = internalTarget.codecs(target).encodeExit(result)
-        if (Exit.isSuccess(encoded)) {
+        const size = Exit.isSuccess(encoded) ? PayloadSize.measure(encoded.value, maxMessageBytes) : 0
+        if (size > maxMessageBytes) {
+          const payload = Exit.isSuccess(result) ? "success" : "error"
+          const reason = new PayloadTooLargeError({ payload, size, limit: maxMessageBytes })
+          process.stderr.write(`Process ${name}:\n${reason.message}\n`)
+          send(encodeFailed({ _tag: "Failed", reason }))
+        } else if (Exit.isSuccess(encoded)) {
           const stack = typedErrorStack(result)
           send(encodeResult({ _tag: "Result", exit: encoded.value, ...(stack === undefined ? {} : { stack }) }))
         }

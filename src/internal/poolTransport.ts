@@ -100,7 +100,9 @@ export const makeWorker = (target: Target.Any): MakeWorker => (options, handlers
     gracePeriod: options.gracePeriod,
     env: options.env,
     execArgv: options.execArgv,
-    inheritEnv: options.inheritEnv
+    inheritEnv: options.inheritEnv,
+    // A pool's messages carry chunks of many items: a limit made for one payload would refuse them.
+    maxMessageBytes: Infinity
   })
   // Registered on its connection before anything is read; what the connection cannot
   // read (not JSON, an unknown tag, a misfit) is unreadable too.

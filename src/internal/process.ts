@@ -21,7 +21,13 @@ import * as References from "effect/References"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
-import { type DecodeError, EncodeError, ProcessError, type ProcessErrorReason } from "../ProcessError.ts"
+import {
+  type DecodeError,
+  EncodeError,
+  PayloadTooLargeError,
+  ProcessError,
+  type ProcessErrorReason
+} from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as AckFile from "./ackFile.ts"
 import * as Connection from "./connection.ts"
@@ -29,6 +35,7 @@ import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Messages from "./lifecycleMessages.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import * as Lifecycle from "./processLifecycle.ts"
 import * as Spawn from "./processSpawn.ts"
 import * as internalTarget from "./target.ts"
@@ -111,6 +118,10 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     return this.state._tag === "Exited" ? this.state.exitCode : undefined
   }
 
+  get maxMessageBytes(): number {
+    return this.options.maxMessageBytes ?? PayloadSize.defaultMaxMessageBytes
+  }
+
   get gracePeriod(): Duration.Duration {
     return this.options.gracePeriod === undefined ? defaultGracePeriod : Duration.fromInputUnsafe(this.options.gracePeriod)
   }
@@ -180,11 +191,19 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   if (impl.state._tag !== "Initial") {
     return yield* Effect.die(new Error(`cannot start a process twice: ${impl}`))
   }
+  const limit = impl.maxMessageBytes
+  if (!(limit > 0)) {
+    return yield* Effect.die(new Error(`maxMessageBytes must be a positive number (or Infinity), got ${limit}: ${impl}`))
+  }
   const args = internalTarget.codecs(impl.target).encodeArgs(impl.args)
   if (Exit.isFailure(args)) {
     return yield* Effect.fail(
       impl.error(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     )
+  }
+  const size = PayloadSize.measure(args.value, limit)
+  if (size > limit) {
+    return yield* Effect.fail(impl.error(new PayloadTooLargeError({ payload: "arguments", size, limit })))
   }
   // Encoded: the child gets its own copy, and the caller's object is theirs alone again.
   impl.args = undefined

@@ -21,6 +21,7 @@ import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import type { Extension, ProcessImpl } from "./process.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import * as Lifecycle from "./processLifecycle.ts"
 
 /** The child entry point, next to this file: `.ts` from source, `.js` once built. */
@@ -179,7 +180,9 @@ export const spawnChild = <A, E>(
     }
     let child: ChildProcess.ChildProcess
     try {
-      child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), bootstrapPath], {
+      const limit = options.maxMessageBytes
+      const bootstrap = [bootstrapPath, ...(limit === undefined ? [] : [`${PayloadSize.maxMessageBytesFlag}${limit}`])]
+      child = ChildProcess.spawn(process.execPath, [...(options.execArgv ?? defaultExecArgv()), ...bootstrap], {
         cwd: options.cwd,
         env: childEnv(options.env, options.inheritEnv),
         // stdin is closed in the child, as in Python; stdout is shared; stderr is passed on
@@ -203,6 +206,7 @@ export const spawnChild = <A, E>(
       objects: Current.state.objects,
       context,
       ackFileLimit,
+      limits: PayloadSize.channelLimits(options.maxMessageBytes),
       onProtocolError: (error) => {
         extension?.onProtocolError?.(error)
         Queue.offerUnsafe(inbox, error)
