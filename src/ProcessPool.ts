@@ -94,6 +94,13 @@ export interface Options<InitArgs = any> {
   readonly crashLoopLimit?: number | undefined
   /** Set on top of what the workers inherit (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
+  /**
+   * The largest argument of one task, in bytes as JSON: a task whose arguments are over
+   * it fails with a `PayloadTooLargeError` before anything is sent, and the others of its
+   * `map` run. Default: 64 MiB (see `Process.Options.maxMessageBytes`); `Infinity` turns it
+   * off. Results are not held to it yet.
+   */
+  readonly maxMessageBytes?: number | undefined
   /** What the workers inherit of this process's environment, as `Process.Options.inheritEnv`. Default: all of it. */
   readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
   /**

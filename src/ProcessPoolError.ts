@@ -6,7 +6,14 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { DecodeError, EncodeError, OutOfMemoryError, SpawnError, UncaughtError } from "./ProcessError.ts"
+import {
+  DecodeError,
+  EncodeError,
+  OutOfMemoryError,
+  PayloadTooLargeError,
+  SpawnError,
+  UncaughtError
+} from "./ProcessError.ts"
 
 const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
 
@@ -105,7 +112,8 @@ export const ProcessPoolErrorReason = Schema.Union([
   SpawnError,
   EncodeError,
   DecodeError,
-  UncaughtError
+  UncaughtError,
+  PayloadTooLargeError
 ])
 
 /**

@@ -385,6 +385,31 @@ describe("Process faults", () => {
         assert.isTrue(Exit.isSuccess(exit))
       }))
 
+    it.live("a pool refuses a task whose arguments are over its maxMessageBytes, before sending; the others run", () =>
+      Effect.gen(function*() {
+        const pool = yield* ProcessPool.make({ size: 1, maxMessageBytes: 1000 })
+        const exits = yield* ProcessPool.mapExits(pool, F.lengthOf, ["a", "b".repeat(5000), "cc"], { chunkSize: 3 })
+        assert.deepStrictEqual([exits[0], exits[2]], [Exit.succeed(1), Exit.succeed(2)])
+        const refused = exits[1]!
+        assert.isTrue(Exit.isFailure(refused))
+        const error = Cause.squash((refused as Exit.Failure<unknown, unknown>).cause) as ProcessPoolError.ProcessPoolError
+        assert.strictEqual(error.reason._tag, "PayloadTooLargeError", String(error))
+        if (error.reason._tag === "PayloadTooLargeError") {
+          assert.strictEqual(error.reason.payload, "arguments")
+          assert.strictEqual(error.reason.limit, 1000)
+        }
+        // One task alone, too.
+        const single = yield* Effect.exit(ProcessPool.run(pool, F.lengthOf, "d".repeat(5000)))
+        assert.strictEqual((Cause.squash((single as Exit.Failure<unknown, unknown>).cause) as ProcessPoolError.ProcessPoolError).reason._tag, "PayloadTooLargeError")
+        assert.strictEqual(yield* ProcessPool.run(pool, F.lengthOf, "eee"), 3)
+        // An invalid limit is an invalid option.
+        const invalid = yield* Effect.exit(ProcessPool.make({ size: 1, maxMessageBytes: -1 }))
+        assert.strictEqual(
+          (Cause.squash((invalid as Exit.Failure<unknown, unknown>).cause) as ProcessPoolError.ProcessPoolError).reason._tag,
+          "InvalidOptionsError"
+        )
+      }).pipe(Effect.scoped))
+
     it.live("maxMessageBytes must be positive", () =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(Process.run(F.noop, { maxMessageBytes: 0 }))
