@@ -317,10 +317,9 @@ export const kill: <A, E>(self: Process<A, E>) => Effect.Effect<void> = internal
  * code, signal, uncaught error with the remote stack, payload that failed its Schema,
  * lost channel).
  *
- * The result can be read as often as wanted (after `join` too) while the scope that
- * started the process is open. When that scope closes, the handle lets go of it (and
- * of the arguments, which it drops as soon as they are sent), so a handle kept for
- * later holds its name, pid and exit code only; reading the result then is a defect.
+ * The result can be read as often as wanted, after `join` and after the scope that
+ * started the process closed too: a handle keeps it (as a settled `Deferred` would),
+ * but not the arguments, which it drops as soon as they are sent.
  *
  * @since 0.1.0
  * @category lifecycle

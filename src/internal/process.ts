@@ -97,8 +97,11 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
     outOfMemory: false,
     ended: Deferred.makeUnsafe<void>()
   }
-  /** What the target produced, until the process's scope closes: then `released`, so a kept handle does not keep it alive. */
-  outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
+  /**
+   * What the target produced. Kept as long as the handle is: `Process.result` may be read
+   * at any time after the end, after the scope that started the process closed too.
+   */
+  readonly outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
 
   constructor(target: Target.Any, { args, ...options }: Process.Options<unknown>) {
     this.target = target
@@ -351,14 +354,4 @@ const release = <A, E>(
     }
     // Let the reader re-emit the child's last logs before the scope moves on.
     yield* Deferred.await(self.outcome).pipe(Effect.exit)
-    // The scope is done with the process: a handle kept after it (in a list of past
-    // workers, say) holds its name, pid and exit code, not its result.
-    const outcome = Deferred.makeUnsafe<A, E | ProcessError>()
-    Deferred.doneUnsafe(outcome, released)
-    self.outcome = outcome
   })
-
-/** What `result` gives once the process's scope has closed. */
-const released = Exit.die(
-  new Error("the result of a process is released when the scope that started it closes: read it before")
-)
