@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
 import * as Cause from "effect/Cause"
-import { Process, ProcessError, ProcessPool, ProcessPoolError } from "../src/index.ts"
+import { Process, ProcessError, ProcessPool, ProcessPoolError, ProcessQueue } from "../src/index.ts"
 import * as PayloadSize from "../src/internal/payloadSize.ts"
 import * as F from "./fixtures/fault-targets.ts"
 
@@ -397,6 +397,23 @@ describe("Process faults", () => {
           (Cause.squash((invalid as Exit.Failure<unknown, unknown>).cause) as ProcessPoolError.ProcessPoolError).reason._tag,
           "InvalidOptionsError"
         )
+      }).pipe(Effect.scoped))
+
+    it.live("a queue's put of an item over its maxMessageBytes fails with ItemTooLargeError, in the owner and in a child, before sending", () =>
+      Effect.gen(function*() {
+        for (const capacity of [undefined, 10]) {
+          const queue = yield* ProcessQueue.make({ item: Schema.String, capacity, maxMessageBytes: 1000 })
+          const local = yield* Effect.flip(ProcessQueue.put(queue, "o".repeat(5000)))
+          assert.strictEqual(local._tag, "ItemTooLargeError")
+          if (local._tag === "ItemTooLargeError") assert.strictEqual(local.limit, 1000)
+          // In a child (write-behind puts for the unbounded queue, a call for the bounded one):
+          // refused there, and the small ones arrive.
+          const seen = yield* Process.run(F.putsTexts, { args: { queue, lengths: [3, 5000, 4] } })
+          assert.deepStrictEqual(seen, ["ok", "ItemTooLargeError 1000", "ok"], `capacity ${capacity}`)
+          assert.strictEqual(yield* ProcessQueue.get(queue), "qqq")
+          assert.strictEqual(yield* ProcessQueue.get(queue), "qqqq")
+          assert.strictEqual(yield* ProcessQueue.size(queue), 0)
+        }
       }).pipe(Effect.scoped))
 
     it.live("maxMessageBytes must be positive", () =>
