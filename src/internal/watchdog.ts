@@ -4,7 +4,7 @@
  * watchdog, started with the first child. The parent tells it `+ pid` / `- pid` over a
  * pipe; when the parent dies, even by SIGKILL, the pipe reaches end-of-file and the
  * watchdog sends SIGTERM to every child it still knows and, once they have ended or its
- * grace (200 ms, see `graceChecks`) has passed, SIGKILL to each child's process group (so
+ * grace (150 ms, see `graceChecks`) has passed, SIGKILL to each child's process group (so
  * grandchildren go too).
  *
  * The watchdog sits in its own session, ignoring SIGINT/SIGTERM/SIGHUP, so that a
@@ -15,17 +15,19 @@ import type * as Net from "node:net"
 
 /**
  * How long the watchdog waits, after its SIGTERM, for the children to end before SIGKILL:
- * 200 ms, checked every 25 ms (at most 8 checks where there is no clock to read). An orphan must be gone within 500 ms of its parent's
- * death. A child that can run JavaScript hears of the death at once (its channel closes,
- * and the SIGTERM comes), and exits in a few milliseconds; only a child that cannot (a
- * synchronous loop) or that keeps running on purpose (a SIGTERM handler of its own, or
- * finalizers that outlast the grace) waits for the SIGKILL. 200 ms leaves the rest of the
- * 500 for the watchdog and the kernel on a loaded machine (forks, scheduling), and still
- * lets short finalizers (a file written, a socket closed) finish.
+ * 150 ms on the clock, checked every 25 ms (at most 6 checks where there is no clock to
+ * read). An orphan must be gone within 500 ms of its parent's death. A child that can run
+ * JavaScript hears of the death at once (its channel closes, and the SIGTERM comes), and
+ * exits in a few milliseconds; only a child that cannot (a synchronous loop) or that keeps
+ * running on purpose (a SIGTERM handler of its own, or finalizers that outlast the grace)
+ * waits for the SIGKILL. On a loaded machine every step (the watchdog waking, each of its
+ * forks, the child's exit, its reaping) is late by tens of milliseconds or more: 150 ms
+ * leaves most of the 500 to them, and still lets short finalizers (a file written, a
+ * socket closed) finish.
  */
-const graceChecks = 8
+const graceChecks = 6
 const checkInterval = "0.025"
-const graceCentis = 20
+const graceCentis = 15
 
 const script = `
 trap '' INT TERM HUP PIPE
@@ -51,27 +53,30 @@ running() {
     kill -0 "$1" 2>/dev/null
   fi
 }
-# Centiseconds since boot, from /proc/uptime; empty where there is no /proc.
-now() {
+# Centiseconds since boot into $now, from /proc/uptime, with builtins only (no fork);
+# empty where there is no /proc.
+clock() {
+  now=
   up=
   read -r up _ < /proc/uptime 2>/dev/null || return 0
-  echo "\${up%.*}\${up#*.}"
+  now=\${up%.*}\${up#*.}
 }
 for p; do kill -TERM "$p" 2>/dev/null; done
 # The grace is measured on the clock where there is one: a loaded machine makes each
 # check's fork slow, and a count of checks alone would stretch the grace with it.
-start=$(now)
+clock
+start=$now
 n=0
 while [ $n -lt ${graceChecks} ]; do
   alive=
   for p; do running "$p" && alive=1; done
   [ -z "$alive" ] && break
+  if [ -n "$start" ]; then
+    clock
+    [ -n "$now" ] && [ $((now - start)) -ge ${graceCentis} ] && break
+  fi
   sleep ${checkInterval}
   n=$((n + 1))
-  if [ -n "$start" ]; then
-    t=$(now)
-    [ -n "$t" ] && [ $((t - start)) -ge ${graceCentis} ] && break
-  fi
 done
 # Always the group: a leader that is gone may leave members (its own raw children).
 # An empty group is harmless to signal, and a pid in use as a group id is never reused.
