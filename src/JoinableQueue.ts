@@ -46,6 +46,8 @@ export interface JoinableQueue<in out A> extends ProcessQueue<A> {
 export const make = <A>(options: {
   readonly item: Schema.Codec<A, any, never, never>
   readonly capacity?: number | undefined
+  /** The largest item, as for `ProcessQueue.make`. */
+  readonly maxMessageBytes?: number | undefined
 }): Effect.Effect<JoinableQueue<A>, never, Scope.Scope> =>
   internal.make({ ...options, joinable: true }) as Effect.Effect<JoinableQueue<A>, never, Scope.Scope>
 

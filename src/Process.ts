@@ -71,13 +71,57 @@ export interface Options<Args> {
   readonly args?: Args | undefined
   /** Defaults to `Process-N` (or `<Kind>-N`), counted per parent in creation order. */
   readonly name?: string | undefined
+  /**
+   * A daemon child is terminated, not joined, when its scope closes. Default: the flag
+   * of the process that makes it (`false` in the main program, so a process made inside
+   * a daemon child is a daemon too).
+   *
+   * **Python** `Process.daemon` defaults to `current_process().daemon`.
+   */
   readonly daemon?: boolean | undefined
   /** How long `terminate` waits after SIGTERM before SIGKILL. Default: 5 seconds. */
   readonly gracePeriod?: Duration.Input | undefined
-  /** Added to (not replacing) the parent's environment; `undefined` removes a variable. */
+  /** Set on top of what the child inherits (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
+  /**
+   * What the child inherits of this process's environment: `true` (the default, as in
+   * Python) all of it; `false` nothing; a list of names, those only. When not all of it,
+   * the child still gets what it needs to run as this process does: `PATH`, and the
+   * module-loading flags of `NODE_OPTIONS` (see {@link defaultExecArgv}); `env` can
+   * override or remove those too.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "effect-multiprocessing"
+   * import { worker } from "./worker.ts"
+   *
+   * // Only LANG and TZ of this process's environment, plus one variable of its own: no secrets.
+   * const p = Process.spawn(worker, { inheritEnv: ["LANG", "TZ"], env: { WORKER_MODE: "batch" } })
+   * ```
+   */
+  readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
-  /** Node flags for the child. Default: the parent's, minus debugger flags such as `--inspect`. */
+  /**
+   * The largest payload, in bytes as JSON, that may cross between this process and the
+   * child: its arguments, its success or typed error. A payload over it fails where it
+   * is encoded, before anything is written, with a `PayloadTooLargeError` (the arguments:
+   * before the child is spawned; a result: in the child, and the parent gets the
+   * error). Given explicitly, it also bounds the channel between the two: each side
+   * refuses any message over it (plus 1 MiB for the envelope), so that neither can make
+   * the other allocate more; set it above a batch of queue items the child may move
+   * (batches are counted in items).
+   *
+   * Default: 64 MiB, for the payloads only. A payload costs a few times its size at its
+   * peak (JSON text in the sender, socket buffers, the parsed value in the receiver), so
+   * this keeps a message in the hundreds of MB across both processes; pass larger data
+   * by reference (a file), or raise the limit. `Infinity` turns it off.
+   */
+  readonly maxMessageBytes?: number | undefined
+  /**
+   * Node flags for the child, exactly. Default: this process's flags that decide how
+   * modules load (see {@link defaultExecArgv}); resource limits such as
+   * `--max-old-space-size` are not passed on: give them here.
+   */
   readonly execArgv?: ReadonlyArray<string> | undefined
 }
 
@@ -108,9 +152,16 @@ export interface Info {
 export const isProcess: (u: unknown) => u is Process<unknown, unknown> = internal.isProcess
 
 /**
- * The Node flags a child gets when `execArgv` is not given: this process's own, minus
- * debugger flags (`--inspect`, `--inspect-brk`, `--debug-port`...), whose port the child
- * would try to bind again.
+ * The Node flags a child gets when `execArgv` is not given: those of this process's own
+ * that decide how modules are found and loaded, so that the child imports its target as
+ * this process would (`--import`, `--require`, `--loader`, `--conditions`, the TypeScript
+ * and module-format switches such as `--experimental-strip-types` and their `--no-` forms,
+ * `--preserve-symlinks`), and the permission model's flags (`--permission`,
+ * `--allow-fs-read`...), which a child must not escape. Everything else stays with this
+ * process: resource limits (`--max-old-space-size`, `--stack-size`), debugger flags (whose
+ * port the child would bind again), `--env-file`, warning switches.
+ *
+ * **Python** a spawned child runs with the interpreter's own flags.
  *
  * @since 0.1.0
  * @category getters
@@ -266,6 +317,10 @@ export const kill: <A, E>(self: Process<A, E>) => Effect.Effect<void> = internal
  * own typed error, or a `ProcessError` saying what else happened (spawn failure, exit
  * code, signal, uncaught error with the remote stack, payload that failed its Schema,
  * lost channel).
+ *
+ * The result can be read as often as wanted, after `join` and after the scope that
+ * started the process closed too: a handle keeps it (as a settled `Deferred` would),
+ * but not the arguments, which it drops as soon as they are sent.
  *
  * @since 0.1.0
  * @category lifecycle

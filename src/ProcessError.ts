@@ -104,6 +104,24 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
 }) {}
 
 /**
+ * A payload is larger than the `maxMessageBytes` of the process it would cross to or
+ * from: it was refused where it was encoded, before anything was written. `size` is its
+ * size in bytes as JSON (or at least that: the count stops past the limit).
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeError>()("PayloadTooLargeError", {
+  payload: Payload,
+  size: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `the ${this.payload} take at least ${this.size} bytes, over the limit of ${this.limit} (maxMessageBytes)`
+  }
+}
+
+/**
  * The channel to the child closed while the child was still running, and no result
  * came through it.
  *
@@ -129,6 +147,29 @@ export class ConnectionLostError extends Schema.TaggedError<ConnectionLostError>
 export { MissingMainGuardError }
 
 /**
+ * The child died of V8 heap exhaustion: it was aborted (SIGABRT, `exitCode` -6) after
+ * V8 reported that the JavaScript heap was out of memory. `heapLimit` is the heap limit
+ * the child reported when it became ready, in bytes (absent if it died before); raise it
+ * with `execArgv: ["--max-old-space-size=<MiB>"]`.
+ *
+ * **Python** a process that runs out of memory gets a `MemoryError` it may catch; in
+ * Node an exhausted heap is fatal, and this is how the parent hears of it.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class OutOfMemoryError extends Schema.TaggedError<OutOfMemoryError>()("OutOfMemoryError", {
+  heapLimit: Schema.optional(Schema.Number),
+  exitCode: Schema.Int,
+  signal: Schema.String
+}) {
+  override get message(): string {
+    const limit = this.heapLimit === undefined ? "" : ` (heap limit ${Math.round(this.heapLimit / 2 ** 20)} MiB)`
+    return `ran out of memory${limit}: the JavaScript heap is exhausted, killed by ${this.signal}`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -141,6 +182,8 @@ export type ProcessErrorReason =
   | DecodeError
   | ConnectionLostError
   | MissingMainGuardError
+  | OutOfMemoryError
+  | PayloadTooLargeError
 
 /**
  * @since 0.1.0
@@ -154,7 +197,9 @@ export const ProcessErrorReason = Schema.Union([
   EncodeError,
   DecodeError,
   ConnectionLostError,
-  MissingMainGuardError
+  MissingMainGuardError,
+  OutOfMemoryError,
+  PayloadTooLargeError
 ])
 
 /**

@@ -105,11 +105,21 @@ export interface Options<InitArgs = any> {
    *   For work where a crash means the rest is not worth running.
    */
   readonly onWorkerCrash?: "replace" | "break" | undefined
-  /** The workers' environment: added to (not replacing) this process's; `undefined` removes a variable. */
+  /** Set on top of what the workers inherit (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
   /**
+   * The largest argument of one task, in bytes as JSON: a task whose arguments are over
+   * it fails with a `PayloadTooLargeError` before anything is sent, and the others of its
+   * `map` run. Default: 64 MiB (see `Process.Options.maxMessageBytes`); `Infinity` turns it
+   * off. Results are not held to it yet.
+   */
+  readonly maxMessageBytes?: number | undefined
+  /** What the workers inherit of this process's environment, as `Process.Options.inheritEnv`. Default: all of it. */
+  readonly inheritEnv?: boolean | ReadonlyArray<string> | undefined
+  /**
    * Node flags for the workers (a heap limit: `["--max-old-space-size=512"]`). Default: this
-   * process's own, minus debugger flags such as `--inspect`.
+   * process's flags that decide how modules load (see `Process.defaultExecArgv`); resource
+   * limits are not passed on.
    */
   readonly execArgv?: ReadonlyArray<string> | undefined
 }

@@ -6,12 +6,23 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { DecodeError, EncodeError, SpawnError, UncaughtError } from "./ProcessError.ts"
+import {
+  DecodeError,
+  EncodeError,
+  OutOfMemoryError,
+  PayloadTooLargeError,
+  SpawnError,
+  UncaughtError
+} from "./ProcessError.ts"
 
 const TypeId = "~effect-multiprocessing/ProcessPoolError" as const
 
+/** What a worker died of, if it died of an error or of an exhausted heap. */
+const WorkerDeath = Schema.Union([UncaughtError, OutOfMemoryError])
+
 /** `: name: message` of the error a worker died of, if it died of one. */
-const diedOf = (cause: UncaughtError | undefined) => cause === undefined ? "" : `: ${cause.name}: ${cause.message}`
+const diedOf = (cause: typeof WorkerDeath.Type | undefined) =>
+  cause === undefined ? "" : cause._tag === "OutOfMemoryError" ? `: ${cause.message}` : `: ${cause.name}: ${cause.message}`
 
 /** What an exit code of Node itself says, for the codes a worker that cannot start ends with. */
 const nodeExitCode = (exitCode: number) =>
@@ -22,7 +33,8 @@ const nodeExitCode = (exitCode: number) =>
  * from outside. Only the tasks it had begun fail so: those sent ahead to it that it had not
  * begun run on another worker. `exitCode` follows Python (`-9` after SIGKILL). `cause`: the error it died
  * of (an exception nothing caught, thrown by the task outside any Effect, say), with its
- * name, message and stack in the worker, when it died of one.
+ * name, message and stack in the worker, when it died of one; an `OutOfMemoryError` (with
+ * the worker's heap limit) when its heap was exhausted.
  *
  * **Python** `Pool` waits forever for such a task.
  *
@@ -32,7 +44,7 @@ const nodeExitCode = (exitCode: number) =>
 export class WorkerCrashedError extends Schema.TaggedError<WorkerCrashedError>()("WorkerCrashedError", {
   worker: Schema.String,
   exitCode: Schema.Int,
-  cause: Schema.optional(UncaughtError)
+  cause: Schema.optional(WorkerDeath)
 }) {
   override get message(): string {
     return `worker ${this.worker} died (exit code ${this.exitCode}) while running the task${diedOf(this.cause)}`
@@ -77,7 +89,7 @@ export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("Pool
 export class CrashLoopError extends Schema.TaggedError<CrashLoopError>()("CrashLoopError", {
   failures: Schema.Int,
   exitCode: Schema.Int,
-  cause: Schema.optional(UncaughtError)
+  cause: Schema.optional(WorkerDeath)
 }) {
   override get message(): string {
     return `${this.failures} workers in a row died before they were ready (last exit code ${this.exitCode}${
@@ -131,7 +143,8 @@ export const ProcessPoolErrorReason = Schema.Union([
   SpawnError,
   EncodeError,
   DecodeError,
-  UncaughtError
+  UncaughtError,
+  PayloadTooLargeError
 ])
 
 /**

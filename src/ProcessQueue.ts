@@ -26,6 +26,7 @@ import * as internal from "./internal/processQueue.ts"
 import type {
   ItemDecodeError,
   ItemEncodeError,
+  ItemTooLargeError,
   QueueClosedError,
   QueueEmptyError,
   QueueFullError
@@ -68,7 +69,7 @@ export type { Reference } from "./internal/remoteObject.ts"
  * @since 0.1.0
  * @category models
  */
-export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError
+export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError | ItemTooLargeError
 
 /**
  * `Done` is the end of the queue (after {@link end}, once drained).
@@ -113,6 +114,12 @@ export const isProcessQueue: (u: unknown) => u is ProcessQueue<unknown> = intern
 export const make = <A>(options: {
   readonly item: Schema.Codec<A, any, never, never>
   readonly capacity?: number | undefined
+  /**
+   * The largest item, in bytes as JSON: a `put` of a larger one fails with an
+   * `ItemTooLargeError` where it is encoded (in the owner or in a child), before anything
+   * is sent. Default: 64 MiB (see `Process.Options.maxMessageBytes`); `Infinity` turns it off.
+   */
+  readonly maxMessageBytes?: number | undefined
 }): Effect.Effect<ProcessQueue<A>, never, Scope.Scope> => internal.make({ ...options, joinable: false })
 
 /**
@@ -168,7 +175,8 @@ export const schema = <A>(
 /**
  * Puts an item, waiting while a bounded queue is full. With a `timeout`, fails with
  * `QueueFullError` if it stays full that long. An item that does not fit the Schema
- * fails with `ItemEncodeError`, and nothing is sent.
+ * fails with `ItemEncodeError`, one over the queue's `maxMessageBytes` with
+ * `ItemTooLargeError`, and nothing is sent.
  *
  * @since 0.1.0
  * @category operations

@@ -67,6 +67,23 @@ export class ItemEncodeError extends Schema.TaggedError<ItemEncodeError>()("Item
 }) {}
 
 /**
+ * An item whose JSON is larger than the queue's `maxMessageBytes`: refused by `put`
+ * where it was encoded, before anything was sent. `size` is at least its size in bytes
+ * (the count stops past the limit).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ItemTooLargeError extends Schema.TaggedError<ItemTooLargeError>()("ItemTooLargeError", {
+  size: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `the item takes at least ${this.size} bytes, over the queue's limit of ${this.limit} (maxMessageBytes)`
+  }
+}
+
+/**
  * An item that arrived did not fit the queue's item Schema (a producer with another
  * idea of the Schema, say). It was refused where it arrived.
  *
@@ -89,7 +106,8 @@ export const QueueError = Schema.Union([
   QueueClosedError,
   TaskDoneError,
   ItemEncodeError,
-  ItemDecodeError
+  ItemDecodeError,
+  ItemTooLargeError
 ])
 
 /**

@@ -5,6 +5,7 @@
  * signal that stopped it).
  */
 import * as Net from "node:net"
+import * as V8 from "node:v8"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -12,7 +13,14 @@ import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Schema from "effect/Schema"
-import { DecodeError, EncodeError, ExitCodeError, type ProcessErrorReason, SpawnError } from "../ProcessError.ts"
+import {
+  DecodeError,
+  EncodeError,
+  ExitCodeError,
+  PayloadTooLargeError,
+  type ProcessErrorReason,
+  SpawnError
+} from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
@@ -20,6 +28,7 @@ import * as ForwardLogger from "./forwardLogger.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Messages from "./lifecycleMessages.ts"
 import * as MainGuard from "./mainGuard.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import { errorMessage, typedErrorStack, uncaught } from "./errors.ts"
 import * as RunMain from "./runMain.ts"
 import * as internalTarget from "./target.ts"
@@ -41,8 +50,11 @@ export const main = (): void => {
   let name = "child"
   /** Why the parent's messages cannot be trusted any more, once one could not be read. */
   let protocolFailure: DecodeError | undefined
+  const explicitLimit = PayloadSize.fromArgv(process.argv)
+  const maxMessageBytes = explicitLimit ?? PayloadSize.defaultMaxMessageBytes
   const connection = Connection.make(new Net.Socket({ fd: 3, readable: true, writable: true }), {
     peer: "the parent process",
+    limits: PayloadSize.channelLimits(explicitLimit),
     objects: Current.state.objects,
     context: Context.empty(),
     onProtocolError(error) {
@@ -80,6 +92,9 @@ export const main = (): void => {
   const exit = (code: number) => {
     if (exiting !== undefined) return
     exiting = code
+    // The parent is gone already: nothing to wait for, and a raw handle the target left
+    // open (an interval, a socket) must not keep an orphan alive.
+    if (connection.isClosed()) return process.exit(code)
     connection.end()
   }
 
@@ -104,6 +119,9 @@ export const main = (): void => {
   }
   process.on("uncaughtException", onUncaught)
   process.on("unhandledRejection", onUncaught)
+  // Our stderr is a pipe to the parent, which forwards it: once the parent is gone, what
+  // we still write there has no reader, and that is no error of the target's.
+  process.stderr.on("error", () => {})
 
   const run = async (start: Messages.Start) => {
     Current.becomeChild({
@@ -136,7 +154,7 @@ export const main = (): void => {
       return failToStart(new DecodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     }
     const announce = Effect.sync(() => {
-      send({ _tag: "Ready" })
+      send({ _tag: "Ready", heapLimit: V8.getHeapStatistics().heap_size_limit })
       // Out before the target runs: a target that spins or exits at once must not hide it.
       connection.flush()
     })
@@ -165,7 +183,13 @@ export const main = (): void => {
         send(encodeFailed({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) }))
       } else {
         const encoded = internalTarget.codecs(target).encodeExit(result)
-        if (Exit.isSuccess(encoded)) {
+        const size = Exit.isSuccess(encoded) ? PayloadSize.measure(encoded.value, maxMessageBytes) : 0
+        if (size > maxMessageBytes) {
+          const payload = Exit.isSuccess(result) ? "success" : "error"
+          const reason = new PayloadTooLargeError({ payload, size, limit: maxMessageBytes })
+          process.stderr.write(`Process ${name}:\n${reason.message}\n`)
+          send(encodeFailed({ _tag: "Failed", reason }))
+        } else if (Exit.isSuccess(encoded)) {
           const stack = typedErrorStack(result)
           send(encodeResult({ _tag: "Result", exit: encoded.value, ...(stack === undefined ? {} : { stack }) }))
         }
@@ -182,6 +206,7 @@ export const main = (): void => {
       // Die by the signal itself, so the parent sees -N, once the parent has read our last
       // messages (the finalizers' logs): as for an exit, we wait for its end, but not long.
       dyingBy = signal
+      if (connection.isClosed()) return RunMain.dieBySignal(signal)
       connection.end()
       setTimeout(() => RunMain.dieBySignal(signal), flushTimeout).unref()
       return

@@ -26,8 +26,13 @@ export const Start = Schema.TaggedStruct("Start", {
 })
 export type Start = typeof Start.Type
 
-/** Child → parent: the target was found and its arguments decoded; it runs now. */
-export const Ready = Schema.TaggedStruct("Ready", {})
+/**
+ * Child → parent: the target was found and its arguments decoded; it runs now. With the
+ * child's V8 heap limit, in bytes, for the report of an out-of-memory death.
+ */
+export const Ready = Schema.TaggedStruct("Ready", {
+  heapLimit: Schema.optionalKey(Schema.Number)
+})
 
 /** Child → parent: one log entry, to be re-emitted by the parent's logger. */
 export const Log = Schema.TaggedStruct("Log", {

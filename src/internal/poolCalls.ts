@@ -11,10 +11,11 @@ import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as ProcessPool from "../ProcessPool.ts"
-import { EncodeError } from "../ProcessError.ts"
+import { EncodeError, PayloadTooLargeError } from "../ProcessError.ts"
 import { isProcessPoolError, type ProcessPoolError, TaskTimeoutError } from "../ProcessPoolError.ts"
 import type * as Target from "../Target.ts"
 import { errorMessage } from "./errors.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import { cancel, enqueue } from "./poolScheduler.ts"
 import {
   allFail,
@@ -37,6 +38,14 @@ export const isPoolFirst = (args: IArguments) => isProcessPool(args[0])
 
 const refusedArguments = (cause: Cause.Cause<unknown>): ItemExit =>
   Exit.fail(poolError(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(cause)) })))
+
+/** An item's encoded arguments over the pool's `maxMessageBytes`: refused before they are sent. */
+const oversized = (pool: PoolImpl, arg: unknown): ItemExit | undefined => {
+  const limit = pool.settings.maxMessageBytes
+  if (limit === Infinity) return undefined
+  const size = PayloadSize.measure(arg, limit)
+  return size > limit ? Exit.fail(poolError(new PayloadTooLargeError({ payload: "arguments", size, limit }))) : undefined
+}
 
 /**
  * Runs one task. With no option that needs more (a timeout, retries, a bounded queue),
@@ -74,6 +83,8 @@ export const run: {
       if (Exit.isFailure(encoded)) return resume(refusedArguments(encoded.cause))
       arg = encoded.value
     }
+    const refused = oversized(pool, arg)
+    if (refused !== undefined) return resume(refused)
     return call(pool, target, [arg], resume, true)
   })
 })
@@ -126,14 +137,16 @@ const encodeAndRun = (
   Effect.suspend(() => {
     const codecs = internalTarget.codecs(target)
     // Arguments that are their own JSON go as they are.
-    if (codecs.allPlainArgs(items)) {
+    if (codecs.allPlainArgs(items) && items.every((item) => oversized(pool, item) === undefined)) {
       return runJob(pool, target, items as ReadonlyArray<Schema.Json>, timeout)
     }
     const args: Array<Schema.Json> = []
     let refused: Array<ItemExit | undefined> | undefined
     for (let i = 0; i < items.length; i++) {
       const encoded = codecs.encodeArgs(items[i])
-      if (Exit.isSuccess(encoded)) args.push(encoded.value)
+      const tooLarge = Exit.isSuccess(encoded) ? oversized(pool, encoded.value) : undefined
+      if (tooLarge !== undefined) (refused ??= [])[i] = tooLarge
+      else if (Exit.isSuccess(encoded)) args.push(encoded.value)
       else (refused ??= [])[i] = refusedArguments(encoded.cause)
     }
     if (refused === undefined) return runJob(pool, target, args, timeout)

@@ -7,6 +7,7 @@ import * as Exit from "effect/Exit"
 import type * as ProcessPool from "../ProcessPool.ts"
 import { InvalidOptionsError, ProcessPoolError } from "../ProcessPoolError.ts"
 import { errorMessage } from "./errors.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import type * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
 
@@ -22,6 +23,8 @@ export interface Settings {
   readonly onWorkerCrash: "replace" | "break"
   readonly env: Record<string, string | undefined> | undefined
   readonly execArgv: ReadonlyArray<string> | undefined
+  readonly inheritEnv: boolean | ReadonlyArray<string> | undefined
+  readonly maxMessageBytes: number
 }
 
 /** Why an option is not a positive integer (or Infinity, where allowed), if it is not. */
@@ -49,6 +52,10 @@ export const validate = (options: ProcessPool.Options | undefined, cpus: number)
   if (onWorkerCrash !== "replace" && onWorkerCrash !== "break") {
     return new InvalidOptionsError({ message: `onWorkerCrash must be "replace" or "break", got ${String(onWorkerCrash)}` })
   }
+  const maxMessageBytes = options?.maxMessageBytes ?? PayloadSize.defaultMaxMessageBytes
+  if (!(maxMessageBytes > 0)) {
+    return new InvalidOptionsError({ message: `maxMessageBytes must be a positive number (or Infinity), got ${maxMessageBytes}` })
+  }
   let initializer: Settings["initializer"] = null
   if (options?.initializer !== undefined) {
     const encoded = internalTarget.codecs(options.initializer.target).encodeArgs(options.initializer.args)
@@ -67,6 +74,8 @@ export const validate = (options: ProcessPool.Options | undefined, cpus: number)
     crashLoopLimit: options?.crashLoopLimit ?? 5,
     onWorkerCrash,
     env: options?.env,
-    execArgv: options?.execArgv
+    execArgv: options?.execArgv,
+    inheritEnv: options?.inheritEnv,
+    maxMessageBytes
   }
 }

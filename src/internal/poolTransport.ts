@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
-import { type DecodeError, type ProcessError, UncaughtError } from "../ProcessError.ts"
+import { type DecodeError, type OutOfMemoryError, type ProcessError, UncaughtError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import type * as Channel from "./channel.ts"
 import * as Current from "./current.ts"
@@ -31,6 +31,7 @@ export interface WorkerOptions {
   /** Added to this process's environment. */
   readonly env: Record<string, string | undefined> | undefined
   readonly execArgv: ReadonlyArray<string> | undefined
+  readonly inheritEnv: boolean | ReadonlyArray<string> | undefined
   /** How long `close` waits after SIGTERM before SIGKILL. */
   readonly gracePeriod: Duration.Duration
 }
@@ -38,7 +39,7 @@ export interface WorkerOptions {
 /** How a worker process ended: its exit code, and the error it died of, if it died of one. */
 export interface WorkerExit {
   readonly exitCode: number
-  readonly uncaught: UncaughtError | undefined
+  readonly uncaught: UncaughtError | OutOfMemoryError | undefined
 }
 
 /** Where a worker's messages go; called as they are read. */
@@ -78,13 +79,13 @@ const decodeWorkerMessage = unwrap(PoolProtocol.decodeWorkerMessage)
 const decodePoolMessage = unwrap(PoolProtocol.decodePoolMessage)
 
 /**
- * What a worker died of, as the cause of its crash: the error it threw, or the message
- * from its pool it could not read.
+ * What a worker died of, as the cause of its crash: the error it threw, the message
+ * from its pool it could not read, or its exhausted heap.
  */
-const causeOf = (outcome: Exit.Exit<void, ProcessError>): UncaughtError | undefined => {
+const causeOf = (outcome: Exit.Exit<void, ProcessError>): UncaughtError | OutOfMemoryError | undefined => {
   if (Exit.isSuccess(outcome)) return undefined
   const error = Option.getOrUndefined(Cause.findErrorOption(outcome.cause))
-  if (error?.reason._tag === "UncaughtError") return error.reason
+  if (error?.reason._tag === "UncaughtError" || error?.reason._tag === "OutOfMemoryError") return error.reason
   if (error?.reason._tag === "DecodeError") return new UncaughtError({ name: "DecodeError", message: error.reason.message })
   return undefined
 }
@@ -98,7 +99,10 @@ export const makeWorker = (target: Target.Any): MakeWorker => (options, handlers
     daemon: true,
     gracePeriod: options.gracePeriod,
     env: options.env,
-    execArgv: options.execArgv
+    execArgv: options.execArgv,
+    inheritEnv: options.inheritEnv,
+    // A pool's messages carry chunks of many items: a limit made for one payload would refuse them.
+    maxMessageBytes: Infinity
   })
   // Registered on its connection before anything is read; what the connection cannot
   // read (not JSON, an unknown tag, a misfit) is unreadable too.

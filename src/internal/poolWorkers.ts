@@ -24,6 +24,7 @@ export const startWorker = (pool: PoolImpl): void => {
     initializer: settings.initializer,
     env: settings.env,
     execArgv: settings.execArgv,
+    inheritEnv: settings.inheritEnv,
     gracePeriod: settings.gracePeriod
   }, {
     onMessage: (message) => onMessage(pool, worker, message),

@@ -21,7 +21,13 @@ import * as References from "effect/References"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Process from "../Process.ts"
-import { type DecodeError, EncodeError, ProcessError, type ProcessErrorReason } from "../ProcessError.ts"
+import {
+  type DecodeError,
+  EncodeError,
+  PayloadTooLargeError,
+  ProcessError,
+  type ProcessErrorReason
+} from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import * as AckFile from "./ackFile.ts"
 import * as Connection from "./connection.ts"
@@ -29,6 +35,7 @@ import * as Current from "./current.ts"
 import { errorMessage } from "./errors.ts"
 import { LifecycleLogs } from "./lifecycle.ts"
 import * as Messages from "./lifecycleMessages.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import * as Lifecycle from "./processLifecycle.ts"
 import * as Spawn from "./processSpawn.ts"
 import * as internalTarget from "./target.ts"
@@ -76,18 +83,34 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
   readonly target: Target.Any
   readonly parentPid: number = process.pid
   readonly identity: ReadonlyArray<number>
-  readonly options: Process.Options<unknown>
+  /** How to spawn it, without the arguments (see `args`). */
+  readonly options: Omit<Process.Options<unknown>, "args">
+  /** The arguments until they are encoded for the child: the handle does not keep them alive after. */
+  args: unknown
   state: State = { _tag: "Initial" }
   readonly exited: Deferred.Deferred<number> = Deferred.makeUnsafe<number>()
   readonly readyLatch: Deferred.Deferred<void, ProcessError> = Deferred.makeUnsafe<void, ProcessError>()
+  /** The child's V8 heap limit in bytes, as it said when it became ready. */
+  heapLimit: number | undefined = undefined
+  /** What the child's stderr showed of its end, read as it is forwarded (see processSpawn.ts). */
+  readonly stderr: { outOfMemory: boolean; readonly ended: Deferred.Deferred<void> } = {
+    outOfMemory: false,
+    ended: Deferred.makeUnsafe<void>()
+  }
+  /**
+   * What the target produced. Kept as long as the handle is: `Process.result` may be read
+   * at any time after the end, after the scope that started the process closed too.
+   */
   readonly outcome: Deferred.Deferred<A, E | ProcessError> = Deferred.makeUnsafe<A, E | ProcessError>()
 
-  constructor(target: Target.Any, options: Process.Options<unknown>) {
+  constructor(target: Target.Any, { args, ...options }: Process.Options<unknown>) {
     this.target = target
+    this.args = args
     this.options = options
     this.identity = Current.nextIdentity()
     this.name = options.name ?? `${target.kind}-${this.identity.join(":")}`
-    this.daemon = options.daemon ?? false
+    // Python: `daemon` defaults to the creating process's own flag.
+    this.daemon = options.daemon ?? (Current.state.role._tag === "Child" && Current.state.role.self.daemon)
   }
 
   get pid(): number | undefined {
@@ -96,6 +119,10 @@ export class ProcessImpl<A, E> implements Process.Process<A, E> {
 
   get exitCode(): number | undefined {
     return this.state._tag === "Exited" ? this.state.exitCode : undefined
+  }
+
+  get maxMessageBytes(): number {
+    return this.options.maxMessageBytes ?? PayloadSize.defaultMaxMessageBytes
   }
 
   get gracePeriod(): Duration.Duration {
@@ -167,12 +194,22 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   if (impl.state._tag !== "Initial") {
     return yield* Effect.die(new Error(`cannot start a process twice: ${impl}`))
   }
-  const args = internalTarget.codecs(impl.target).encodeArgs(impl.options.args)
+  const limit = impl.maxMessageBytes
+  if (!(limit > 0)) {
+    return yield* Effect.die(new Error(`maxMessageBytes must be a positive number (or Infinity), got ${limit}: ${impl}`))
+  }
+  const args = internalTarget.codecs(impl.target).encodeArgs(impl.args)
   if (Exit.isFailure(args)) {
     return yield* Effect.fail(
       impl.error(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     )
   }
+  const size = PayloadSize.measure(args.value, limit)
+  if (size > limit) {
+    return yield* Effect.fail(impl.error(new PayloadTooLargeError({ payload: "arguments", size, limit })))
+  }
+  // Encoded: the child gets its own copy, and the caller's object is theirs alone again.
+  impl.args = undefined
   const scope = yield* Effect.scope
   const start = encodeStart({
     _tag: "Start",
@@ -190,7 +227,7 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
   const inbox = yield* Queue.unbounded<Lifecycle.Incoming, Cause.Done>()
   const context = yield* Effect.context<never>()
   const ackFileLimit = yield* AckFile.Limit
-  const connection = yield* Effect.uninterruptible(Spawn.spawnChild(impl, inbox, start, { context, ackFileLimit }, extension))
+  const connection = yield* Effect.uninterruptible(Spawn.spawnChild(impl, inbox, { message: start }, { context, ackFileLimit }, extension))
   // The reader is forked before the release is added, so at scope close the release
   // (which waits for the reader to finish) runs first and the reader is not cut short.
   yield* Effect.forkIn(Lifecycle.readChannel(impl, connection, inbox), scope)

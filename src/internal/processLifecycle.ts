@@ -17,6 +17,7 @@ import {
   ConnectionLostError,
   DecodeError,
   ExitCodeError,
+  OutOfMemoryError,
   ProcessError,
   type ProcessErrorReason,
   SignalError,
@@ -31,6 +32,9 @@ import * as internalTarget from "./target.ts"
 /** `SIGTERM` for an exit code of -15. */
 export const signalName = (exitCode: number): string | undefined =>
   Object.entries(Os.constants.signals).find(([, n]) => n === -exitCode)?.[0]
+
+/** Death by SIGABRT, how V8 ends a process whose heap is exhausted. */
+const abortExitCode = -(Os.constants.signals.SIGABRT)
 
 /** How long after the child's exit we still wait for its channel to close. */
 export const channelCloseGrace = 1000
@@ -78,6 +82,7 @@ export const readChannel = <A, E>(
           }
           case "Ready": {
             ready = true
+            self.heapLimit = message.heapLimit
             Deferred.doneUnsafe(self.readyLatch, Exit.void)
             break
           }
@@ -104,6 +109,11 @@ export const readChannel = <A, E>(
         Effect.timeoutOption(channelCloseGrace),
         Effect.map(Option.isSome)
       )
+    // An abort may be V8 giving up on a full heap: its message on stderr says so, and is
+    // read to its end (briefly: a helper the child left may hold the pipe open).
+    if (exited && self.state._tag === "Exited" && self.state.exitCode === abortExitCode) {
+      yield* Deferred.await(self.stderr.ended).pipe(Effect.timeoutOption(channelCloseGrace))
+    }
     const result = settle(self, outcome, exited, ready, protocolError)
     if (Exit.isFailure(result)) {
       const error = Cause.squash(result.cause)
@@ -153,6 +163,11 @@ const settle = <A, E>(
   }
   const ended = self.state._tag === "Exited" ? self.state : undefined
   const exitCode = ended?.exitCode ?? 0
+  if (exitCode === abortExitCode && self.stderr.outOfMemory) {
+    return Exit.fail(self.error(
+      new OutOfMemoryError({ heapLimit: self.heapLimit, exitCode, signal: signalName(exitCode) ?? "SIGABRT" })
+    ))
+  }
   if (!ready && ended?.signalled !== true) {
     return Exit.fail(self.error(
       new SpawnError({ message: `the child exited with code ${exitCode} before it was ready`, exitCode })

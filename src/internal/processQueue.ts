@@ -13,6 +13,7 @@ import type * as ProcessQueue from "../ProcessQueue.ts"
 import { ItemDecodeError, QueueClosedError } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import {
   type Backend,
   backendOf,
@@ -39,6 +40,7 @@ export { isJoinable, isProcessQueue, TypeId } from "./queueHandle.ts"
 export const make = <A>(options: {
   readonly item: Schema.Codec<A, any, never, never>
   readonly capacity?: number | undefined
+  readonly maxMessageBytes?: number | undefined
   readonly joinable: boolean
 }): Effect.Effect<ProcessQueue.ProcessQueue<A>, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -46,8 +48,12 @@ export const make = <A>(options: {
     if (!(capacity === Number.POSITIVE_INFINITY || (Number.isInteger(capacity) && capacity > 0))) {
       return yield* Effect.die(new RangeError(`a queue's capacity must be a positive integer, got ${capacity}`))
     }
+    const maxMessageBytes = options.maxMessageBytes ?? PayloadSize.defaultMaxMessageBytes
+    if (!(maxMessageBytes > 0)) {
+      return yield* Effect.die(new RangeError(`a queue's maxMessageBytes must be a positive number (or Infinity), got ${maxMessageBytes}`))
+    }
     const store = Store.make(capacity)
-    const codec = itemCodec(options.item)
+    const codec = itemCodec(options.item, maxMessageBytes)
     const backend: Backend<A> = {
       put: (item, wait) => Effect.flatMap(codec.encode(item), (json) => Store.put(store, json, wait)),
       take: (wait) => Effect.flatMap(Store.take(store, wait), codec.decode),
@@ -61,7 +67,7 @@ export const make = <A>(options: {
       flush: Effect.void,
       server: serveOwner(store, codec, () => backend)
     }
-    const queue = new QueueImpl(backend, { joinable: options.joinable, bounded: capacity !== Infinity, owned: true })
+    const queue = new QueueImpl(backend, { joinable: options.joinable, bounded: capacity !== Infinity, owned: true, maxMessageBytes })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         Store.shutdown(store, new QueueClosedError({ message: "the scope that owns the queue has ended" }))
@@ -131,14 +137,25 @@ export const schema = <A>(
     tag: joinable ? "JoinableQueue" : "ProcessQueue",
     is: (u: unknown): u is ProcessQueue.ProcessQueue<A> => isProcessQueue(u) && isJoinable(u) === joinable,
     serverOf: (queue) => backendOf(queue).server,
-    meta: { schema: Meta, of: (queue) => ({ bounded: (queue as QueueImpl<A>).bounded }) },
+    meta: { schema: Meta, of: metaOf },
     // A reference without its meta (from an older sender) is taken as bounded: acknowledged promptly.
-    proxy: (ref, meta) => QueueProxy.make(ref, item, { joinable, bounded: meta?.bounded ?? true, prefetch })
+    proxy: (ref, meta) =>
+      QueueProxy.make(ref, item, {
+        joinable,
+        bounded: meta?.bounded ?? true,
+        prefetch,
+        maxMessageBytes: meta?.maxMessageBytes ?? Infinity
+      })
   })
 }
 
-/** What a proxy needs to know of the queue besides its reference. */
-const Meta = Schema.Struct({ bounded: Schema.Boolean })
+/** What a proxy needs to know of the queue besides its reference (no limit: `Infinity`, which JSON cannot carry). */
+const Meta = Schema.Struct({ bounded: Schema.Boolean, maxMessageBytes: Schema.optionalKey(Schema.Number) })
+
+const metaOf = <A>(queue: ProcessQueue.ProcessQueue<A>): typeof Meta.Type => {
+  const { bounded, maxMessageBytes } = queue as QueueImpl<A>
+  return maxMessageBytes === Infinity ? { bounded } : { bounded, maxMessageBytes }
+}
 
 // ---------------------------------------------------------------------------
 // operations

@@ -14,6 +14,7 @@ import type * as ProcessQueue from "../ProcessQueue.ts"
 import {
   ItemDecodeError,
   ItemEncodeError,
+  ItemTooLargeError,
   type QueueClosedError,
   type QueueEmptyError,
   type QueueFullError,
@@ -21,12 +22,13 @@ import {
 } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
 import * as NotJson from "./notJson.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import * as PlainJson from "./plainJson.ts"
 import type * as Store from "./queueStore.ts"
 
 export const TypeId: ProcessQueue.TypeId = "~effect-multiprocessing/ProcessQueue"
 
-export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError
+export type PutError = QueueFullError | QueueClosedError | ItemEncodeError | ItemDecodeError | ItemTooLargeError
 export type TakeError = Cause.Done | QueueEmptyError | QueueClosedError | ItemDecodeError
 
 /** What a queue does, whether it is the real one (its owner) or a proxy to it. */
@@ -53,11 +55,17 @@ export class QueueImpl<A> implements ProcessQueue.ProcessQueue<A> {
   readonly joinable: boolean
   readonly bounded: boolean
   readonly owned: boolean
-  constructor(backend: Backend<A>, options: { joinable: boolean; bounded: boolean; owned: boolean }) {
+  /** The largest item a put may encode (a proxy learns it from the owner with the reference). */
+  readonly maxMessageBytes: number
+  constructor(
+    backend: Backend<A>,
+    options: { joinable: boolean; bounded: boolean; owned: boolean; maxMessageBytes: number }
+  ) {
     this.backend = backend
     this.joinable = options.joinable
     this.bounded = options.bounded
     this.owned = options.owned
+    this.maxMessageBytes = options.maxMessageBytes
   }
   pipe() {
     return pipeArguments(this, arguments)
@@ -81,32 +89,37 @@ export const backendOf = <A>(self: ProcessQueue.ProcessQueue<A>): Backend<A> => 
 // items and errors on the wire
 
 export interface ItemCodec<A> {
-  readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError>
+  readonly encode: (item: A) => Effect.Effect<Schema.Json, ItemEncodeError | ItemTooLargeError>
   /** The item's JSON, or why it has none, with no Effect around it: for a producer's tight loop of puts. */
-  readonly encodeNow: (item: A) => Schema.Json | ItemEncodeError
+  readonly encodeNow: (item: A) => Schema.Json | ItemEncodeError | ItemTooLargeError
   readonly decode: (json: unknown) => Effect.Effect<A, ItemDecodeError>
   /** Whether every item of a batch fits, in one pass and without an Effect per item. */
   readonly validAll: (items: ReadonlyArray<unknown>) => boolean
 }
 
-export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>): ItemCodec<A> => {
+export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>, maxMessageBytes: number): ItemCodec<A> => {
   const json = Schema.toCodecJson(item)
   const encode = Schema.encodeUnknownExit(json)
   const decode = Schema.decodeUnknownExit(json)
   const decodeAll = Schema.decodeUnknownExit(Schema.Array(json))
   // Items that are their own JSON (numbers, plain records...) need no codec at all.
   const plain = PlainJson.check(item.ast)
-  const encodeNow = (value: A): Schema.Json | ItemEncodeError => {
-    if (plain?.(value) === true) return value as Schema.Json
+  const sized = (json: Schema.Json): Schema.Json | ItemTooLargeError => {
+    if (maxMessageBytes === Infinity) return json
+    const size = PayloadSize.measure(json, maxMessageBytes)
+    return size > maxMessageBytes ? new ItemTooLargeError({ size, limit: maxMessageBytes }) : json
+  }
+  const encodeNow = (value: A): Schema.Json | ItemEncodeError | ItemTooLargeError => {
+    if (plain?.(value) === true) return sized(value as Schema.Json)
     const exit = encode(value)
-    return Exit.isSuccess(exit) ? exit.value as Schema.Json : new ItemEncodeError({ message: Cause.pretty(NotJson.explainCause(exit.cause, value)) })
+    return Exit.isSuccess(exit) ? sized(exit.value as Schema.Json) : new ItemEncodeError({ message: Cause.pretty(NotJson.explainCause(exit.cause, value)) })
   }
   return {
     validAll: (items) => (plain !== undefined && items.every(plain)) || Exit.isSuccess(decodeAll(items)),
     encodeNow,
     encode: (value) => {
       const json = encodeNow(value)
-      return json instanceof ItemEncodeError ? Effect.fail(json) : Effect.succeed(json)
+      return json instanceof ItemEncodeError || json instanceof ItemTooLargeError ? Effect.fail(json) : Effect.succeed(json)
     },
     decode: (value) => {
       if (plain?.(value) === true) return Effect.succeed(value as A)

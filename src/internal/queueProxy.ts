@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Schema from "effect/Schema"
-import { ItemEncodeError, QueueClosedError, type TaskDoneError } from "../ProcessQueueError.ts"
+import { ItemEncodeError, ItemTooLargeError, QueueClosedError, type TaskDoneError } from "../ProcessQueueError.ts"
 import type * as Connection from "./connection.ts"
 import * as Current from "./current.ts"
 import { movingAverage } from "./movingAverage.ts"
@@ -40,9 +40,14 @@ export const make = <A>(
   ref: string,
   item: Schema.Codec<A, any, never, never>,
   /** `prefetch`: a fixed number, or `undefined` for adaptive (see `batchSize`). */
-  options: { readonly joinable: boolean; readonly bounded: boolean; readonly prefetch: number | undefined }
+  options: {
+    readonly joinable: boolean
+    readonly bounded: boolean
+    readonly prefetch: number | undefined
+    readonly maxMessageBytes: number
+  }
 ): QueueImpl<A> => {
-  const codec = itemCodec(item)
+  const codec = itemCodec(item, options.maxMessageBytes)
   // An unbounded queue's owner needs no prompt word that an item was taken: acknowledgements
   // go to the acknowledgements file. A bounded queue's items hold their slot until then.
   const acksToFile = !options.bounded
@@ -75,7 +80,7 @@ export const make = <A>(
       if (error !== undefined) return Effect.fail(error)
       // No Effect per item besides this one: a producer's loop of puts is the hot path.
       const json = codec.encodeNow(value)
-      if (json instanceof ItemEncodeError) return Effect.fail(json)
+      if (json instanceof ItemEncodeError || json instanceof ItemTooLargeError) return Effect.fail(json)
       outbox.push(json)
       if (outbox.length === 1) {
         addFlusher(flushOutbox)
@@ -249,6 +254,12 @@ export const make = <A>(
     // A grandchild's calls go up as they are; deliveries are settled when the grandchild settles them.
     server: remote.relay
   }
-  return new QueueImpl(backend, { joinable: options.joinable, bounded: options.bounded, owned: false })
+  return new QueueImpl(backend, {
+    joinable: options.joinable,
+    bounded: options.bounded,
+    owned: false,
+    // Passed on with the reference, so a grandchild's puts are held to the owner's limit too.
+    maxMessageBytes: options.maxMessageBytes
+  })
 }
 
