@@ -650,19 +650,17 @@ describe("ProcessPool", () => {
       assert.include(reason.message, "the initializer broke")
     }).pipe(Effect.scoped))
 
-  it.live("a worker that cannot read its pool's message dies of it: its task fails with WorkerCrashedError, not a hang", () =>
+  it.live("a worker that cannot read its pool's message dies of it: the task, never begun, runs on its replacement, not a hang", () =>
     Effect.gen(function*() {
       const pool = yield* ProcessPool.make({ size: 1 })
       const before = yield* ProcessPool.run(pool, P.whoRuns, undefined)
       yield* ProcessPool.run(pool, P.garbleNextRun, undefined)
-      const reason = reasonOf(yield* Effect.flip(ProcessPool.run(pool, P.square, 3).pipe(
+      const nine = yield* ProcessPool.run(pool, P.square, 3).pipe(
         Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.die(new Error("the task was stranded")) })
-      ))) as ProcessPoolError.WorkerCrashedError
-      assert.strictEqual(reason._tag, "WorkerCrashedError")
-      assert.strictEqual(reason.cause?.name, "DecodeError")
-      assert.include(reason.cause?.message ?? "", "a 'Pool' message that does not fit its Schema")
+      )
+      assert.strictEqual(nine, 9)
       const after = yield* ProcessPool.run(pool, P.whoRuns, undefined)
-      assert.notStrictEqual(after.pid, before.pid, "a new worker runs the next task")
+      assert.notStrictEqual(after.pid, before.pid, "a new worker runs the tasks after it")
     }).pipe(Effect.scoped))
 
   it.live("closing the scope finishes queued work; interrupting it terminates and fails waiting callers", () =>

@@ -243,6 +243,27 @@ describe("ProcessPool scheduler (fake workers)", () => {
       assert.strictEqual(yield* Fiber.join(caller), 49)
     }).pipe(Effect.scoped))
 
+  it.effect("a job whose workers keep dying before they claim it fails on the third such death, carrying it", () =>
+    Effect.gen(function*() {
+      const { made, pool } = yield* makePool({ size: 1 })
+      made[0]!.ready()
+      const caller = yield* submit(pool, 7)
+      for (const round of [0, 1, 2]) {
+        yield* settle
+        const worker = made[round]!
+        if (round > 0) worker.ready()
+        assert.deepStrictEqual(worker.chunks, [1], `round ${round}: sent`)
+        worker.die(-6)
+      }
+      const reason = reasonOf(yield* Fiber.await(caller)) as ProcessPoolError.WorkerCrashedError
+      assert.strictEqual(reason._tag, "WorkerCrashedError")
+      assert.strictEqual(reason.exitCode, -6)
+      yield* settle
+      const next = made[3]!
+      next.ready()
+      assert.deepStrictEqual(next.chunks, [], "not sent again")
+    }).pipe(Effect.scoped))
+
   it.effect("a worker's exit fails the jobs it claimed; the rest, sent but never claimed, run again", () =>
     Effect.gen(function*() {
       const { made, pool } = yield* makePool({ size: 1, inFlightPerWorker: 5 })

@@ -206,18 +206,32 @@ export const claim = (worker: Worker, through: number): void => {
 }
 
 /**
+ * A job given back this many times by workers that died before they began it fails with
+ * the next such death instead: a chunk whose very message kills a worker (one it cannot
+ * read, say) would otherwise be sent to worker after worker, for ever.
+ */
+const maxGivenBack = 2
+
+/**
  * A worker died: the jobs it may have begun (those it claimed: it begins a job only once
  * its claim is in the kernel) fail with `error`, its cancelled ones are done, and those it
  * had not begun are given back, in the order they were sent, to be queued again (or
- * failed): they never ran, and will run once.
+ * failed): they never ran, and will run once (but see `maxGivenBack`).
  */
-export const takeBack = (worker: Worker, error: ProcessPoolError): Array<Job> => {
+export const takeBack = (pool: PoolImpl, worker: Worker, error: ProcessPoolError): Array<Job> => {
   const notBegun: Array<Job> = []
   for (const job of worker.inFlight.values()) {
     const state = job.state
     if (state._tag === "Cancelling") stopped(job, state)
     else if (state._tag === "Running" && state.claimed) finish(job, allFail(job.args.length, error))
-    else notBegun.push(job)
+    else {
+      const times = pool.givenBack.get(job) ?? 0
+      if (times >= maxGivenBack) finish(job, allFail(job.args.length, error))
+      else {
+        pool.givenBack.set(job, times + 1)
+        notBegun.push(job)
+      }
+    }
   }
   worker.inFlight.clear()
   return notBegun

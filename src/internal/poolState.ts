@@ -245,6 +245,11 @@ export class PoolImpl implements ProcessPool.ProcessPool {
   status: PoolStatus = poolOpen
   /** Workers that died before they were ready, in a row. */
   crashes = 0
+  /**
+   * How often each job was given back by a worker that died before it claimed it (see
+   * `takeBack`): only jobs that were, so weakly, and no field on every job.
+   */
+  readonly givenBack = new WeakMap<Job, number>()
   /** Done once a worker is ready (`make` returns), or failed with the pool's failure (`make` fails). */
   readonly started = Deferred.makeUnsafe<void, ProcessPoolError>()
   /**

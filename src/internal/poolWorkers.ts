@@ -85,7 +85,7 @@ const onExit = (pool: PoolImpl, worker: Worker, exit: WorkerExit): void => {
   pool.fork(worker.process.close)
   const { exitCode, uncaught } = exit
   const crash = new WorkerCrashedError({ worker: worker.process.name, exitCode, ...(uncaught === undefined ? {} : { cause: uncaught }) })
-  const notBegun = takeBack(worker, poolError(crash))
+  const notBegun = takeBack(pool, worker, poolError(crash))
   if (!worker.stopping && pool.settings.onWorkerCrash === "break" && keepsWorkers(pool.status)) {
     return breakPool(pool, crash, notBegun)
   }
