@@ -45,9 +45,15 @@ export const fromArgv = (argv: ReadonlyArray<string>): number | undefined => {
 /** Nesting deeper than this is not walked further: `JSON.stringify` itself reports what it cannot write (a cycle). */
 const maxDepth = 1000
 
+/** The most bytes a number (or `true`, `false`, `null`) takes in JSON. */
+export const maxNumberBytes = 24
+
+/** The most bytes a string takes in JSON as measured here: its quotes and three per UTF-16 unit. */
+export const maxStringBytes = (s: string): number => 2 + 3 * s.length
+
 /** Digits of a number in JSON; a fraction or an exponent is counted at its longest. */
 const numberBytes = (n: number): number =>
-  Number.isSafeInteger(n) ? (n < 0 ? 2 : 1) + (n === 0 ? 0 : Math.floor(Math.log10(Math.abs(n)))) : 24
+  Number.isSafeInteger(n) ? (n < 0 ? 2 : 1) + (n === 0 ? 0 : Math.floor(Math.log10(Math.abs(n)))) : maxNumberBytes
 
 /**
  * The bytes `value` takes as JSON (strings by their UTF-8 length, without escapes), or a
