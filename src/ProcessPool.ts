@@ -108,10 +108,12 @@ export interface Options<InitArgs = any> {
   /** Set on top of what the workers inherit (see `inheritEnv`); `undefined` removes a variable. */
   readonly env?: Record<string, string | undefined> | undefined
   /**
-   * The largest argument of one task, in bytes as JSON: a task whose arguments are over
-   * it fails with a `PayloadTooLargeError` before anything is sent, and the others of its
-   * `map` run. Default: 64 MiB (see `Process.Options.maxMessageBytes`); `Infinity` turns it
-   * off. Results are not held to it yet.
+   * The largest arguments, result or typed error of one task, in bytes as JSON: a task
+   * whose arguments are over it fails with a `PayloadTooLargeError` before anything is
+   * sent; one whose result or typed error is over it fails with it in the worker, before
+   * the result's JSON is built, and its worker goes on. The other items of a `map` are not
+   * affected. Default: 64 MiB (see `Process.Options.maxMessageBytes`); `Infinity` turns it
+   * off.
    */
   readonly maxMessageBytes?: number | undefined
   /** What the workers inherit of this process's environment, as `Process.Options.inheritEnv`. Default: all of it. */

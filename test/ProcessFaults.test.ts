@@ -399,6 +399,40 @@ describe("Process faults", () => {
         )
       }).pipe(Effect.scoped))
 
+    it.live("a pool task whose result or typed error is over maxMessageBytes fails with it in the worker; the others, and the worker, go on", () =>
+      Effect.gen(function*() {
+        const pool = yield* ProcessPool.make({ size: 1, maxMessageBytes: 1000 })
+        const worker = yield* ProcessPool.run(pool, F.pidOf, undefined)
+        const reasonOf = (exit: Exit.Exit<unknown, unknown> | undefined) => {
+          assert.isTrue(exit !== undefined && Exit.isFailure(exit), "a failure")
+          return (Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as ProcessPoolError.ProcessPoolError).reason
+        }
+        for (const target of [F.textOf, F.syncTextOf]) {
+          const letter = target === F.textOf ? "x" : "z"
+          const exits = yield* ProcessPool.mapExits(pool, target, [3, 5000, 4], { chunkSize: 3 })
+          assert.deepStrictEqual([exits[0], exits[2]], [Exit.succeed(letter.repeat(3)), Exit.succeed(letter.repeat(4))])
+          const reason = reasonOf(exits[1])
+          assert.strictEqual(reason._tag, "PayloadTooLargeError", String(reason))
+          if (reason._tag === "PayloadTooLargeError") {
+            assert.strictEqual(reason.payload, "success")
+            assert.strictEqual(reason.limit, 1000)
+            assert.isAbove(reason.size, 1000)
+          }
+          // One task alone, too.
+          assert.strictEqual(reasonOf(yield* Effect.exit(ProcessPool.run(pool, target, 6000)))._tag, "PayloadTooLargeError")
+        }
+        // A typed error over the limit.
+        const error = reasonOf(yield* Effect.exit(ProcessPool.run(pool, F.textOf, -5000)))
+        assert.strictEqual(error._tag, "PayloadTooLargeError")
+        if (error._tag === "PayloadTooLargeError") assert.strictEqual(error.payload, "error")
+        const small = yield* Effect.flip(ProcessPool.run(pool, F.textOf, -5))
+        assert.strictEqual(small._tag, "Big", "a small typed error comes back as itself")
+        assert.strictEqual(yield* ProcessPool.run(pool, F.pidOf, undefined), worker, "the same worker went on")
+        // With no limit, a large result comes back.
+        const unbounded = yield* ProcessPool.make({ size: 1, maxMessageBytes: Infinity })
+        assert.strictEqual((yield* ProcessPool.run(unbounded, F.textOf, 5000)).length, 5000)
+      }).pipe(Effect.scoped))
+
     it.live("a queue's put of an item over its maxMessageBytes fails with ItemTooLargeError, in the owner and in a child, before sending", () =>
       Effect.gen(function*() {
         for (const capacity of [undefined, 10]) {

@@ -42,6 +42,20 @@ export const fromArgv = (argv: ReadonlyArray<string>): number | undefined => {
   return limit > 0 ? limit : undefined
 }
 
+/**
+ * The size of `value` if it is over `limit`, else `undefined`. A number, boolean, `null` or
+ * string whose longest form fits is passed without a walk: a pool checks each item of a
+ * `map`, and that must cost nothing for numbers and short strings.
+ */
+export const over = (value: unknown, limit: number): number | undefined => {
+  if (limit === Infinity) return undefined
+  if (typeof value === "number" || typeof value === "boolean" || value === null) {
+    if (limit >= maxNumberBytes) return undefined
+  } else if (typeof value === "string" && maxStringBytes(value) <= limit) return undefined
+  const size = measure(value, limit)
+  return size > limit ? size : undefined
+}
+
 /** Nesting deeper than this is not walked further: `JSON.stringify` itself reports what it cannot write (a cycle). */
 const maxDepth = 1000
 

@@ -42,13 +42,8 @@ const refusedArguments = (cause: Cause.Cause<unknown>): ItemExit =>
 /** An item's encoded arguments over the pool's `maxMessageBytes`: refused before they are sent. */
 const oversized = (pool: PoolImpl, arg: unknown): ItemExit | undefined => {
   const limit = pool.settings.maxMessageBytes
-  if (limit === Infinity) return undefined
-  // A map over numbers or short strings checks each item: that must cost no walk.
-  if (typeof arg === "number" || typeof arg === "boolean" || arg === null) {
-    if (limit >= PayloadSize.maxNumberBytes) return undefined
-  } else if (typeof arg === "string" && PayloadSize.maxStringBytes(arg) <= limit) return undefined
-  const size = PayloadSize.measure(arg, limit)
-  return size > limit ? Exit.fail(poolError(new PayloadTooLargeError({ payload: "arguments", size, limit }))) : undefined
+  const size = PayloadSize.over(arg, limit)
+  return size === undefined ? undefined : Exit.fail(poolError(new PayloadTooLargeError({ payload: "arguments", size, limit })))
 }
 
 /**

@@ -11,9 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
-import { DecodeError, EncodeError } from "../ProcessError.ts"
+import { DecodeError, EncodeError, PayloadTooLargeError } from "../ProcessError.ts"
 import type * as Target from "../Target.ts"
 import { errorMessage, typedErrorStack } from "./errors.ts"
+import * as PayloadSize from "./payloadSize.ts"
 import type * as PoolProtocol from "./poolProtocol.ts"
 import * as internalTarget from "./target.ts"
 
@@ -224,14 +225,22 @@ export const runSyncRange = (
   }
 }
 
-/** A chunk's outcomes on the wire: only the values when every item succeeded, else one result per item. */
+/**
+ * A chunk's outcomes on the wire: only the values when every item succeeded, else one
+ * result per item. A success or typed error over `limit` (the pool's `maxMessageBytes`)
+ * fails its item with `PayloadTooLargeError` instead, before its JSON is built.
+ */
 export const encodeOutcomes = (
   target: Target.Any,
-  { count, failures, values }: Outcomes
+  { count, failures, values }: Outcomes,
+  limit = Infinity
 ): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
   const codecs = internalTarget.codecs(target)
+  const withinLimit = (value: unknown) => PayloadSize.over(value, limit) === undefined
   // Values that are their own JSON go as they are (and are no Promise).
-  if (failures.size === 0 && codecs.allPlainSuccess(values)) return { values }
+  if (failures.size === 0 && codecs.allPlainSuccess(values) && (limit === Infinity || values.every(withinLimit))) {
+    return { values }
+  }
   const sync = internalTarget.syncRunOf(target)
   if (sync !== undefined) {
     for (let i = 0; i < count; i++) {
@@ -243,7 +252,7 @@ export const encodeOutcomes = (
     const encoded: Array<unknown> = []
     for (const value of values) {
       const exit = codecs.encodeSuccess(value)
-      if (Exit.isFailure(exit)) break
+      if (Exit.isFailure(exit) || !withinLimit(exit.value)) break
       encoded.push(exit.value)
     }
     if (encoded.length === values.length) return { values: encoded }
@@ -254,6 +263,10 @@ export const encodeOutcomes = (
       if (failure !== undefined && !Exit.isExit(failure)) return { failure }
       const exit = failure ?? Exit.succeed(values[index])
       const encoded = codecs.encodeExit(exit)
+      const size = Exit.isSuccess(encoded) ? PayloadSize.over(encoded.value, limit) : undefined
+      if (size !== undefined) {
+        return { failure: new PayloadTooLargeError({ payload: Exit.isSuccess(exit) ? "success" : "error", size, limit }) }
+      }
       if (Exit.isSuccess(encoded)) {
         const stack = typedErrorStack(exit)
         return stack === undefined ? { exit: encoded.value } : { exit: encoded.value, stack }

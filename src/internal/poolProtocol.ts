@@ -8,19 +8,21 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { DecodeError, EncodeError, SpawnError, UncaughtError } from "../ProcessError.ts"
+import { DecodeError, EncodeError, PayloadTooLargeError, SpawnError, UncaughtError } from "../ProcessError.ts"
 import * as Channel from "./channel.ts"
 import * as PackedNumbers from "./packedNumbers.ts"
 import { Payload } from "./protocol.ts"
 
 /** Why an item has no exit: its target could not be loaded, or a payload did not fit, or it died. */
-export const TaskFailure = Schema.Union([SpawnError, EncodeError, DecodeError, UncaughtError])
+export const TaskFailure = Schema.Union([SpawnError, EncodeError, DecodeError, UncaughtError, PayloadTooLargeError])
 export type TaskFailure = typeof TaskFailure.Type
 
 /** What a worker process is started with. */
 export type WorkerArgs = typeof WorkerArgs.Type
 export const WorkerArgs = Schema.Struct({
-  initializer: Schema.NullOr(Schema.Struct({ module: Schema.String, target: Schema.String, args: Schema.Json }))
+  initializer: Schema.NullOr(Schema.Struct({ module: Schema.String, target: Schema.String, args: Schema.Json })),
+  /** The pool's `maxMessageBytes` for a result or typed error; absent: none. */
+  maxMessageBytes: Schema.optional(Schema.Number)
 })
 
 /** Encoded values, each checked by the target's own Schemas. */

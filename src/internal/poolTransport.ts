@@ -34,6 +34,8 @@ export interface WorkerOptions {
   readonly inheritEnv: boolean | ReadonlyArray<string> | undefined
   /** How long `close` waits after SIGTERM before SIGKILL. */
   readonly gracePeriod: Duration.Duration
+  /** The largest result or typed error a task may send back (`Infinity`: no limit). */
+  readonly maxMessageBytes: number
 }
 
 /** How a worker process ended: its exit code, and the error it died of, if it died of one. */
@@ -94,7 +96,10 @@ const causeOf = (outcome: Exit.Exit<void, ProcessError>): UncaughtError | OutOfM
 export const makeWorker = (target: Target.Any): MakeWorker => (options, handlers) => {
   const scope = Scope.makeUnsafe("sequential")
   const process = new internalProcess.ProcessImpl<void, never>(target, {
-    args: { initializer: options.initializer },
+    args: {
+      initializer: options.initializer,
+      ...(options.maxMessageBytes === Infinity ? {} : { maxMessageBytes: options.maxMessageBytes })
+    },
     name: options.name,
     daemon: true,
     gracePeriod: options.gracePeriod,

@@ -91,7 +91,7 @@ const cancelling: Runner = { _tag: "Cancelling" }
  */
 export const runWorker = (
   link: PoolLink,
-  { initializer }: PoolProtocol.WorkerArgs
+  { initializer, maxMessageBytes = Infinity }: PoolProtocol.WorkerArgs
 ): Effect.Effect<never, never, Scope.Scope> =>
   Effect.gen(function*() {
     if (initializer !== null) {
@@ -168,7 +168,7 @@ export const runWorker = (
     /** Answers a chunk with its outcomes, and how long it took since `start`. */
     const answerOutcomes = (chunk: PoolProtocol.Chunk, target: Target.Any, outcomes: Outcomes, start: number) => {
       const ms = Math.round((performance.now() - start) * 1000) / 1000
-      answer({ id: chunk.id, ms: timed(chunk, ms), ...encodeOutcomes(target, outcomes) })
+      answer({ id: chunk.id, ms: timed(chunk, ms), ...encodeOutcomes(target, outcomes, maxMessageBytes) })
     }
     /** Answers every item of a chunk with the same failure. */
     const answerFailure = (chunk: PoolProtocol.Chunk, failure: PoolProtocol.TaskFailure) =>

@@ -25,7 +25,8 @@ export const startWorker = (pool: PoolImpl): void => {
     env: settings.env,
     execArgv: settings.execArgv,
     inheritEnv: settings.inheritEnv,
-    gracePeriod: settings.gracePeriod
+    gracePeriod: settings.gracePeriod,
+    maxMessageBytes: settings.maxMessageBytes
   }, {
     onMessage: (message) => onMessage(pool, worker, message),
     onUnreadable: (error) => replaceUnreadable(pool, worker, error)
