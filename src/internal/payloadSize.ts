@@ -56,6 +56,18 @@ export const over = (value: unknown, limit: number): number | undefined => {
   return size > limit ? size : undefined
 }
 
+/** Whether every one of `values` is within `limit`: a plain loop, numbers skipped, for a chunk's many items. */
+export const allWithin = (values: ReadonlyArray<unknown>, limit: number): boolean => {
+  if (limit === Infinity) return true
+  const numbersFit = limit >= maxNumberBytes
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    if (typeof value === "number" && numbersFit) continue
+    if (over(value, limit) !== undefined) return false
+  }
+  return true
+}
+
 /** Nesting deeper than this is not walked further: `JSON.stringify` itself reports what it cannot write (a cycle). */
 const maxDepth = 1000
 

@@ -136,7 +136,7 @@ const encodeAndRun = (
   Effect.suspend(() => {
     const codecs = internalTarget.codecs(target)
     // Arguments that are their own JSON go as they are.
-    if (codecs.allPlainArgs(items) && items.every((item) => oversized(pool, item) === undefined)) {
+    if (codecs.allPlainArgs(items) && PayloadSize.allWithin(items, pool.settings.maxMessageBytes)) {
       return runJob(pool, target, items as ReadonlyArray<Schema.Json>, timeout)
     }
     const args: Array<Schema.Json> = []

@@ -236,11 +236,8 @@ export const encodeOutcomes = (
   limit = Infinity
 ): { values: Array<unknown> } | { items: Array<PoolProtocol.ItemResult> } => {
   const codecs = internalTarget.codecs(target)
-  const withinLimit = (value: unknown) => PayloadSize.over(value, limit) === undefined
   // Values that are their own JSON go as they are (and are no Promise).
-  if (failures.size === 0 && codecs.allPlainSuccess(values) && (limit === Infinity || values.every(withinLimit))) {
-    return { values }
-  }
+  if (failures.size === 0 && codecs.allPlainSuccess(values) && PayloadSize.allWithin(values, limit)) return { values }
   const sync = internalTarget.syncRunOf(target)
   if (sync !== undefined) {
     for (let i = 0; i < count; i++) {
@@ -252,7 +249,7 @@ export const encodeOutcomes = (
     const encoded: Array<unknown> = []
     for (const value of values) {
       const exit = codecs.encodeSuccess(value)
-      if (Exit.isFailure(exit) || !withinLimit(exit.value)) break
+      if (Exit.isFailure(exit) || PayloadSize.over(exit.value, limit) !== undefined) break
       encoded.push(exit.value)
     }
     if (encoded.length === values.length) return { values: encoded }
