@@ -183,8 +183,8 @@ export const main = (): void => {
         send(encodeFailed({ _tag: "Failed", reason: new ExitCodeError({ exitCode: requested }) }))
       } else {
         const encoded = internalTarget.codecs(target).encodeExit(result)
-        const size = Exit.isSuccess(encoded) ? PayloadSize.measure(encoded.value, maxMessageBytes) : 0
-        if (size > maxMessageBytes) {
+        const size = Exit.isSuccess(encoded) ? PayloadSize.over(encoded.value, maxMessageBytes) : undefined
+        if (size !== undefined) {
           const payload = Exit.isSuccess(result) ? "success" : "error"
           const reason = new PayloadTooLargeError({ payload, size, limit: maxMessageBytes })
           process.stderr.write(`Process ${name}:\n${reason.message}\n`)

@@ -204,8 +204,8 @@ export const startWith = Effect.fnUntraced(function*<A, E>(impl: ProcessImpl<A, 
       impl.error(new EncodeError({ payload: "arguments", message: errorMessage(Cause.squash(args.cause)) }))
     )
   }
-  const size = PayloadSize.measure(args.value, limit)
-  if (size > limit) {
+  const size = PayloadSize.over(args.value, limit)
+  if (size !== undefined) {
     return yield* Effect.fail(impl.error(new PayloadTooLargeError({ payload: "arguments", size, limit })))
   }
   // Encoded: the child gets its own copy, and the caller's object is theirs alone again.

@@ -105,9 +105,8 @@ export const itemCodec = <A>(item: Schema.Codec<A, any, never, never>, maxMessag
   // Items that are their own JSON (numbers, plain records...) need no codec at all.
   const plain = PlainJson.check(item.ast)
   const sized = (json: Schema.Json): Schema.Json | ItemTooLargeError => {
-    if (maxMessageBytes === Infinity) return json
-    const size = PayloadSize.measure(json, maxMessageBytes)
-    return size > maxMessageBytes ? new ItemTooLargeError({ size, limit: maxMessageBytes }) : json
+    const size = PayloadSize.over(json, maxMessageBytes)
+    return size === undefined ? json : new ItemTooLargeError({ size, limit: maxMessageBytes })
   }
   const encodeNow = (value: A): Schema.Json | ItemEncodeError | ItemTooLargeError => {
     if (plain?.(value) === true) return sized(value as Schema.Json)
